@@ -1,0 +1,246 @@
+/* The preloaded agent's entry: decides in the constructor whether this process
+ * profiles itself, and starts one sampling thread without waiting for anything. */
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "filspy/log.h"
+#include "filspy/pyruntime.h"
+
+/* Marks the processes of one activation: the first profiled process sets it to its
+ * pid; a process that finds another pid there is a descendant. */
+#define ACTIVATION_VAR "FILSPY_ACTIVATION"
+#define SAMPLER_STACK (1 << 20)
+
+fs_agent agent;
+
+void futex__wake(volatile int *word)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+void futex__wait(volatile int *word, int expected, long timeout_ns)
+{
+	struct timespec ts = { timeout_ns / 1000000000L, timeout_ns % 1000000000L };
+	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, &ts, NULL, 0);
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+/* The program a user means: the script or module python runs, else the interpreter. */
+static void find_program(int argc, char **argv, char *out, size_t size)
+{
+	const char *name = argc > 0 && argv && argv[0] ? base_name(argv[0]) : "python";
+	for (int i = 1; argv && i < argc && argv[i]; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "-m") && i + 1 < argc) {
+			name = argv[i + 1];
+			break;
+		}
+		if (!strcmp(a, "-c"))
+			break;
+		if (!strcmp(a, "-W") || !strcmp(a, "-X")) {
+			i++;
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			if (i + 1 < argc)
+				name = base_name(argv[i + 1]);
+			break;
+		}
+		if (a[0] != '-') {
+			name = base_name(a);
+			break;
+		}
+	}
+	snprintf(out, size, "%s", *name ? name : "python");
+	char *dot = strrchr(out, '.');
+	if (dot && !strcmp(dot, ".py"))
+		*dot = 0;
+	settings__sanitize_label(out);
+}
+
+static void make_title(int argc, char **argv, char *out, size_t size)
+{
+	size_t at = 0;
+	out[0] = 0;
+	for (int i = 0; argv && i < argc && argv[i] && at + 1 < size; i++)
+		at += (size_t)snprintf(out + at, size - at, "%s%s", i ? " " : "", argv[i]);
+}
+
+static void choose_label(bool descendant)
+{
+	const fs_settings *s = &agent.settings;
+	if (!s->label[0])
+		snprintf(agent.label, sizeof(agent.label), "%s-%d", agent.program, agent.pid);
+	else if (descendant)
+		snprintf(agent.label, sizeof(agent.label), "%s-%d", s->label, agent.pid);
+	else
+		snprintf(agent.label, sizeof(agent.label), "%s", s->label);
+}
+
+/* True when this process is a descendant of the activation's first process;
+ * marks this process as the first one otherwise. */
+static bool mark_activation(void)
+{
+	const char *root = getenv(ACTIVATION_VAR);
+	if (root && atol(root) != agent.pid)
+		return true;
+	char pid[24];
+	snprintf(pid, sizeof(pid), "%d", agent.pid);
+	setenv(ACTIVATION_VAR, pid, 1);
+	return false;
+}
+
+/* Says which settings this build cannot honour yet; returns -1 when profiling must
+ * not start (a forced backend that is not there). */
+static int check_unsupported(void)
+{
+	fs_settings *s = &agent.settings;
+	if (s->backend == FS_BACKEND_BPF || s->backend == FS_BACKEND_PYSPY) {
+		fs_error("backend %s was asked for (FIL_PERF_SPY_BACKEND) but this build has only "
+			 "the self backend; no profile will be written",
+			 s->backend == FS_BACKEND_BPF ? "bpf" : "pyspy");
+		return -1;
+	}
+	if (s->native)
+		fs_warn("FIL_PERF_SPY_NATIVE: the self backend sees Python frames only; "
+			"native frames are left out");
+	if (s->mode == FS_MODE_TOP)
+		fs_warn("FIL_PERF_SPY_MODE=top is not available in this build; recording");
+	if (s->formats & (FS_FORMAT_SPEEDSCOPE | FS_FORMAT_PPROF))
+		fs_warn("FIL_PERF_SPY_OUTPUT: speedscope and pprof are not written by this build "
+			"yet; use `raw` and convert it");
+	return 0;
+}
+
+static void set_output_dir(void)
+{
+	const char *dir = agent.settings.output_dir;
+	char cwd[2048];
+	if (dir[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		snprintf(agent.output_dir, sizeof(agent.output_dir), "%s", dir);
+	else
+		snprintf(agent.output_dir, sizeof(agent.output_dir), "%s/%s", cwd, dir);
+}
+
+void agent__start(void)
+{
+	agent.profile = profile__new(0);
+	if (!agent.profile) {
+		fs_error("out of memory; not profiling");
+		return;
+	}
+	agent.backend = &backend_self;
+	agent.ticks = 0;
+	agent.sampled_s = 0;
+	__atomic_store_n(&agent.state, FS_STATE_RUNNING, __ATOMIC_SEQ_CST);
+
+	/* the sampler must never take the program's signals */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, SAMPLER_STACK);
+	int err = pthread_create(&agent.thread, &attr, sampler__main, &agent);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		fs_error("cannot start the sampling thread: %s; not profiling", strerror(err));
+		__atomic_store_n(&agent.state, FS_STATE_OFF, __ATOMIC_SEQ_CST);
+		return;
+	}
+	agent.thread_started = true;
+}
+
+void agent__finish(int timeout_ms)
+{
+	int s = __atomic_load_n(&agent.state, __ATOMIC_SEQ_CST);
+	if (s == FS_STATE_OFF || s == FS_STATE_DONE || !agent.thread_started)
+		return;
+	if (pthread_equal(pthread_self(), agent.thread))
+		return;
+	int expected = FS_STATE_RUNNING;
+	__atomic_compare_exchange_n(&agent.state, &expected, FS_STATE_FINISHING, false,
+				    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	futex__wake(&agent.state);
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		s = __atomic_load_n(&agent.state, __ATOMIC_SEQ_CST);
+		if (s != FS_STATE_FINISHING)
+			return;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long left = (long)timeout_ms * 1000000L - ((now.tv_sec - t0.tv_sec) * 1000000000L +
+							    (now.tv_nsec - t0.tv_nsec));
+		if (left <= 0) {
+			fs_warn("the profile was not written within %d ms; giving up so the program "
+				"can exit", timeout_ms);
+			return;
+		}
+		futex__wait(&agent.state, FS_STATE_FINISHING, left);
+	}
+}
+
+void agent__after_fork_child(void)
+{
+	if (!agent.settings.subprocesses)
+		return;
+	agent.pid = getpid();
+	choose_label(true);
+	agent__start();
+}
+
+/* A FIL_PERF_ variable is needed for anything to happen: look for one before doing
+ * any real work, since this runs in every process of an activated container. */
+static bool any_setting(char **envp)
+{
+	for (char **e = envp; e && *e; e++)
+		if (!strncasecmp(*e, "FIL_PERF_", 9))
+			return true;
+	return false;
+}
+
+__attribute__((constructor)) static void filspy_init(int argc, char **argv, char **envp)
+{
+	if (getauxval(AT_SECURE) || !any_setting(envp))
+		return;
+	settings__parse(&agent.settings, envp);
+	fs_settings *s = &agent.settings;
+	if (!s->enabled && s->n_messages == 0)
+		return;
+	if (!pyruntime__present())
+		return; /* sh, dot, gcc...: nothing started, nothing printed */
+	log__configure(s->quiet, s->debug);
+	for (int i = 0; i < s->n_messages; i++)
+		fs_warn("%s", s->messages[i]);
+	if (!s->enabled)
+		return;
+	find_program(argc, argv, agent.program, sizeof(agent.program));
+	const char *exe = argc > 0 && argv && argv[0] ? base_name(argv[0]) : "";
+	if (!settings__matches_globs(s->process, agent.program) &&
+	    !settings__matches_globs(s->process, exe))
+		return;
+	agent.pid = getpid();
+	make_title(argc, argv, agent.title, sizeof(agent.title));
+	choose_label(mark_activation());
+	set_output_dir();
+	if (check_unsupported() < 0 || outputs__prepare_dir(&agent) < 0)
+		return;
+	exit_hooks__install();
+	agent__start();
+}

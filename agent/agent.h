@@ -1,0 +1,94 @@
+/* State of the agent inside one profiled process, shared by its modules. */
+#ifndef FILSPY_AGENT_H
+#define FILSPY_AGENT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "filspy/profile.h"
+#include "filspy/settings.h"
+
+/* The session's life, in one word the exit paths can wait on with a futex. */
+enum fs_state {
+	FS_STATE_OFF = 0,       /* not profiling in this process */
+	FS_STATE_RUNNING,       /* the sampler thread runs */
+	FS_STATE_FINISHING,     /* an exit path asked the sampler to write and stop */
+	FS_STATE_DONE,          /* files written (or given up); nothing runs */
+};
+
+struct fs_agent;
+
+/* How the sampler thread gets stacks. */
+typedef struct fs_backend {
+	const char *name;
+	/* Prepares sampling once the interpreter is initialised. Returns 0, or -errno
+	 * with *why set to a sentence for the user. */
+	int (*start)(struct fs_agent *a, const char **why);
+	/* Takes one sample of every thread into a->profile. */
+	void (*sample)(struct fs_agent *a);
+	void (*stop)(struct fs_agent *a);
+} fs_backend;
+
+extern const fs_backend backend_self;
+
+typedef struct fs_agent {
+	fs_settings settings;
+	volatile int state;           /* enum fs_state, futex word */
+	pid_t pid;
+	char program[64];             /* what the default label and PROCESS match use */
+	char title[512];              /* the command line, for the flamegraph title */
+	char label[FS_LABEL_MAX + 16];
+	char output_dir[4096];        /* absolute: the program may chdir */
+	const fs_backend *backend;
+	void *backend_state;
+	fs_profile *profile;
+	pthread_t thread;
+	bool thread_started;
+	struct timespec started;      /* CLOCK_MONOTONIC when sampling began */
+	double sampled_s;             /* how long sampling ran */
+	uint64_t ticks;               /* sampling rounds taken */
+} fs_agent;
+
+extern fs_agent agent;
+
+/* Starts the sampler thread for the settings in agent.settings (constructor and
+ * fork child). Never blocks. */
+void agent__start(void);
+
+/* Asks the sampler to write the files and stop, and waits for it at most
+ * timeout_ms. Safe to call from any exit path and from a signal handler. */
+void agent__finish(int timeout_ms);
+
+/* In a forked child (the sampler did not come along): with FIL_PERF_SPY_SUBPROCESSES
+ * the child starts its own session into <label>-<pid> files, else stays quiet. */
+void agent__after_fork_child(void);
+
+/* Writes the requested formats (final) or the raw checkpoint (final == false).
+ * Runs on the sampler thread. */
+void outputs__write(fs_agent *a, bool final);
+void outputs__remove_checkpoint(fs_agent *a);
+
+/* Checks that the output directory exists or can be made and is writable.
+ * Returns 0, or -errno after printing why. */
+int outputs__prepare_dir(fs_agent *a);
+
+/* The sampler thread's body. */
+void *sampler__main(void *arg);
+
+/* Exit paths: fatal-signal handlers, fork handlers. Called once from the constructor
+ * of a profiled process. */
+void exit_hooks__install(void);
+
+/* Kernel thread state and names from /proc/self/task. */
+bool procthreads__running(int tid);
+const char *procthreads__name(int tid);
+void procthreads__forget(void);  /* closes cached files, after fork or at the end */
+
+/* futex helpers on agent.state */
+void futex__wake(volatile int *word);
+void futex__wait(volatile int *word, int expected, long timeout_ns);
+
+#endif

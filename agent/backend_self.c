@@ -1,0 +1,152 @@
+/* The `self` backend: the sampling thread reads its own interpreter's threads and
+ * frames through process_vm_readv, so a torn read is an error, never a crash. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "agent.h"
+#include "filspy/log.h"
+#include "filspy/pystack.h"
+#include "filspy/symcache.h"
+
+#define MAX_THREADS 1024
+#define MAX_DEPTH 4096
+#define INIT_POLL_NS 1000000L
+#define WALK_ATTEMPTS 3
+
+#define KEY_TRUNCATED 0xfffffffffffffffeULL
+#define KEY_THREAD_BASE 0xffffffff00000000ULL
+
+struct self_state {
+	py_runtime rt;
+	symcache *cache;
+	py_thread threads[MAX_THREADS];
+	py_frame_ref frames[MAX_DEPTH];
+	const sym_entry *entries[MAX_DEPTH];
+	fs_frame_id ids[MAX_DEPTH + 2];
+	uint64_t torn;        /* thread samples dropped because their chain kept changing */
+};
+
+static int self_start(fs_agent *a, const char **why)
+{
+	struct self_state *st = calloc(1, sizeof(*st));
+	if (!st) {
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	int err = pyruntime__find(&st->rt, why);
+	if (err < 0) {
+		free(st);
+		return err;
+	}
+	/* the interpreter's structures mean nothing before Py_Initialize is done */
+	while (!pyruntime__initialized(&st->rt)) {
+		if (__atomic_load_n(&a->state, __ATOMIC_SEQ_CST) != FS_STATE_RUNNING) {
+			free(st);
+			*why = "the program ended before the interpreter was initialised";
+			return -ECANCELED;
+		}
+		futex__wait(&a->state, FS_STATE_RUNNING, INIT_POLL_NS);
+	}
+	st->cache = symcache__new(&st->rt);
+	if (!st->cache) {
+		free(st);
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	fs_debug("CPython %d.%d.%d, _PyRuntime at %#lx, offsets from the built-in table",
+		 st->rt.major, st->rt.minor, st->rt.micro, (unsigned long)st->rt.runtime);
+	a->backend_state = st;
+	return 0;
+}
+
+static fs_frame_id thread_root(fs_agent *a, const py_thread *t)
+{
+	char name[96];
+	snprintf(name, sizeof(name), "thread (%d): %s", t->tid, procthreads__name(t->tid));
+	return profile__intern_frame(a->profile, KEY_THREAD_BASE | (uint32_t)t->tid, 0, name, "",
+				     FS_ORIGIN_SPECIAL);
+}
+
+static void sample_thread(fs_agent *a, struct self_state *st, const py_thread *t)
+{
+	bool truncated;
+	int depth = -EAGAIN;
+	/* a torn chain is read again from the thread's current top frame */
+	for (int attempt = 0; attempt < WALK_ATTEMPTS && depth == -EAGAIN; attempt++) {
+		uintptr_t top = attempt ? pythreads__top_frame(&st->rt, t->tstate) : t->top_frame;
+		depth = top ? pyframes__walk(&st->rt, top, st->frames, MAX_DEPTH, &truncated) : 0;
+	}
+	if (depth == -EAGAIN)
+		st->torn++;
+	if (depth <= 0)
+		return;
+	symcache__resolve(st->cache, st->frames, depth, st->entries);
+	size_t k = 0;
+	if (a->settings.threads)
+		st->ids[k++] = thread_root(a, t);
+	/* the walk starts at the innermost frame, so a cut stack lacks its root */
+	if (truncated)
+		st->ids[k++] = profile__intern_frame(a->profile, KEY_TRUNCATED, 0, "[truncated]", "",
+						     FS_ORIGIN_SPECIAL);
+	size_t first_python = k;
+	for (int i = depth - 1; i >= 0; i--) {
+		const sym_entry *e = st->entries[i];
+		if (!e)
+			continue;
+		fs_frame_id id = profile__intern_frame(a->profile, e->key,
+						       symcache__line(st->cache, e, &st->frames[i]),
+						       e->name, e->file, e->origin);
+		if (id != UINT32_MAX)
+			st->ids[k++] = id;
+	}
+	if (k > first_python)
+		profile__add_stack(a->profile, st->ids, k, 1);
+}
+
+static void self_sample(fs_agent *a)
+{
+	struct self_state *st = a->backend_state;
+	const fs_settings *s = &a->settings;
+	if (pyruntime__finalizing(&st->rt))
+		return;
+	int n = pythreads__list(&st->rt, st->threads, MAX_THREADS);
+	uintptr_t holder = 0, holder_interp = 0;
+	for (int i = 0; i < n; i++) {
+		const py_thread *t = &st->threads[i];
+		if (!t->top_frame)
+			continue;
+		if (s->blocklist[0] && settings__matches_globs(s->blocklist, procthreads__name(t->tid)))
+			continue;
+		if (!s->idle && t->tid && !procthreads__running(t->tid))
+			continue;
+		if (s->gil) {
+			if (!holder_interp || holder_interp != t->interp) {
+				holder_interp = t->interp;
+				holder = pyruntime__gil_holder(&st->rt, t->interp);
+			}
+			if (holder != t->tstate)
+				continue;
+		}
+		sample_thread(a, st, t);
+	}
+}
+
+static void self_stop(fs_agent *a)
+{
+	struct self_state *st = a->backend_state;
+	if (!st)
+		return;
+	fs_debug("self backend: %llu thread samples dropped as torn, %u code objects cached",
+		 (unsigned long long)st->torn, symcache__size(st->cache));
+	symcache__free(st->cache);
+	free(st);
+	a->backend_state = NULL;
+}
+
+const fs_backend backend_self = {
+	.name = "self",
+	.start = self_start,
+	.sample = self_sample,
+	.stop = self_stop,
+};

@@ -1,0 +1,84 @@
+/* Thread run state and names from /proc/self/task, with the files kept open so a
+ * check costs one pread per thread and sample. Used by the sampler thread only. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+#define MAX_TRACKED 512
+
+struct tracked {
+	int tid;
+	int stat_fd;
+	char name[20];
+};
+
+static struct tracked tracked[MAX_TRACKED];
+static int n_tracked;
+
+static struct tracked *track(int tid)
+{
+	for (int i = 0; i < n_tracked; i++)
+		if (tracked[i].tid == tid)
+			return &tracked[i];
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (n_tracked == MAX_TRACKED) { /* many short-lived threads: start over */
+		procthreads__forget();
+	}
+	struct tracked *t = &tracked[n_tracked++];
+	t->tid = tid;
+	t->stat_fd = fd;
+	t->name[0] = 0;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/comm", tid);
+	int comm = open(path, O_RDONLY | O_CLOEXEC);
+	if (comm >= 0) {
+		ssize_t n = read(comm, t->name, sizeof(t->name) - 1);
+		t->name[n > 0 ? n : 0] = 0;
+		char *nl = strchr(t->name, '\n');
+		if (nl)
+			*nl = 0;
+		close(comm);
+	}
+	return t;
+}
+
+static void untrack(struct tracked *t)
+{
+	close(t->stat_fd);
+	*t = tracked[--n_tracked];
+}
+
+bool procthreads__running(int tid)
+{
+	struct tracked *t = track(tid);
+	if (!t)
+		return false;
+	char buf[512];
+	ssize_t n = pread(t->stat_fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0) { /* the thread is gone; its tid may come back as another thread */
+		untrack(t);
+		return false;
+	}
+	buf[n] = 0;
+	const char *paren = strrchr(buf, ')'); /* the name may hold spaces and parens */
+	return paren && paren[1] == ' ' && paren[2] == 'R';
+}
+
+const char *procthreads__name(int tid)
+{
+	struct tracked *t = track(tid);
+	return t ? t->name : "";
+}
+
+void procthreads__forget(void)
+{
+	for (int i = 0; i < n_tracked; i++)
+		close(tracked[i].stat_fd);
+	n_tracked = 0;
+}

@@ -1,0 +1,327 @@
+/* Aggregates stack samples into a prefix tree with bounded memory. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "filspy/profile.h"
+
+#define DEFAULT_MAX_NODES (1u << 20)
+#define MAX_FRAMES (1u << 20)
+#define OVERFLOW_NAME "[more stacks than filspy keeps]"
+#define OVERFLOW_KEY UINT64_MAX
+
+typedef struct frame_entry {
+	fs_frame frame;
+	uint64_t key;
+} frame_entry;
+
+struct fs_profile {
+	fs_node *nodes;
+	size_t n_nodes, cap_nodes, max_nodes;
+	uint32_t *node_slots; /* open addressing: node id, 0 = empty (root is never a child) */
+	size_t node_mask;
+
+	frame_entry *frames;
+	size_t n_frames, cap_frames;
+	uint32_t *frame_slots; /* frame id + 1, 0 = empty */
+	size_t frame_mask;
+
+	uint64_t samples;
+	fs_frame_id overflow_frame;
+
+	/* children in CSR form, built lazily */
+	uint32_t *child_start; /* n_nodes + 1 entries */
+	fs_node_id *child_ids;
+	int children_valid;
+};
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static uint64_t node_hash(fs_node_id parent, fs_frame_id frame)
+{
+	return mix64(((uint64_t)parent << 32) | frame);
+}
+
+static uint64_t frame_hash(uint64_t key, int line)
+{
+	return mix64(key ^ mix64((uint64_t)(uint32_t)line + 0x9e3779b97f4a7c15ULL));
+}
+
+static uint32_t *new_slots(size_t n)
+{
+	return calloc(n, sizeof(uint32_t));
+}
+
+fs_profile *profile__new(size_t max_nodes)
+{
+	fs_profile *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->max_nodes = max_nodes ? max_nodes : DEFAULT_MAX_NODES;
+	if (p->max_nodes < 2)
+		p->max_nodes = 2;
+	p->cap_nodes = 256;
+	p->nodes = calloc(p->cap_nodes, sizeof(fs_node));
+	p->node_mask = 511;
+	p->node_slots = new_slots(p->node_mask + 1);
+	p->cap_frames = 128;
+	p->frames = calloc(p->cap_frames, sizeof(frame_entry));
+	p->frame_mask = 255;
+	p->frame_slots = new_slots(p->frame_mask + 1);
+	p->overflow_frame = UINT32_MAX;
+	if (!p->nodes || !p->node_slots || !p->frames || !p->frame_slots) {
+		profile__free(p);
+		return NULL;
+	}
+	p->n_nodes = 1; /* the root */
+	return p;
+}
+
+void profile__free(fs_profile *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n_frames; i++) {
+		free((char *)p->frames[i].frame.name);
+		free((char *)p->frames[i].frame.file);
+	}
+	free(p->frames);
+	free(p->frame_slots);
+	free(p->nodes);
+	free(p->node_slots);
+	free(p->child_start);
+	free(p->child_ids);
+	free(p);
+}
+
+static int grow_frame_slots(fs_profile *p)
+{
+	size_t n = (p->frame_mask + 1) * 2;
+	uint32_t *slots = new_slots(n);
+	if (!slots)
+		return -1;
+	for (size_t i = 0; i < p->n_frames; i++) {
+		size_t h = frame_hash(p->frames[i].key, p->frames[i].frame.line) & (n - 1);
+		while (slots[h])
+			h = (h + 1) & (n - 1);
+		slots[h] = (uint32_t)i + 1;
+	}
+	free(p->frame_slots);
+	p->frame_slots = slots;
+	p->frame_mask = n - 1;
+	return 0;
+}
+
+fs_frame_id profile__intern_frame(fs_profile *p, uint64_t key, int line,
+				  const char *name, const char *file, uint8_t origin)
+{
+	size_t h = frame_hash(key, line) & p->frame_mask;
+	for (uint32_t s; (s = p->frame_slots[h]); h = (h + 1) & p->frame_mask) {
+		frame_entry *e = &p->frames[s - 1];
+		if (e->key == key && e->frame.line == line)
+			return s - 1;
+	}
+	if (p->n_frames >= MAX_FRAMES)
+		return UINT32_MAX;
+	if (p->n_frames == p->cap_frames) {
+		frame_entry *f = realloc(p->frames, p->cap_frames * 2 * sizeof(*f));
+		if (!f)
+			return UINT32_MAX;
+		p->frames = f;
+		p->cap_frames *= 2;
+	}
+	char *n = strdup(name ? name : "");
+	char *fl = strdup(file ? file : "");
+	if (!n || !fl) {
+		free(n);
+		free(fl);
+		return UINT32_MAX;
+	}
+	fs_frame_id id = (fs_frame_id)p->n_frames++;
+	p->frames[id] = (frame_entry){ { n, fl, line, origin }, key };
+	p->frame_slots[h] = id + 1;
+	if (p->n_frames * 2 > p->frame_mask + 1 && grow_frame_slots(p) < 0) {
+		/* the table still works, just fuller; nothing to undo */
+	}
+	return id;
+}
+
+static int grow_node_slots(fs_profile *p)
+{
+	size_t n = (p->node_mask + 1) * 2;
+	uint32_t *slots = new_slots(n);
+	if (!slots)
+		return -1;
+	for (size_t i = 1; i < p->n_nodes; i++) {
+		size_t h = node_hash(p->nodes[i].parent, p->nodes[i].frame) & (n - 1);
+		while (slots[h])
+			h = (h + 1) & (n - 1);
+		slots[h] = (uint32_t)i;
+	}
+	free(p->node_slots);
+	p->node_slots = slots;
+	p->node_mask = n - 1;
+	return 0;
+}
+
+/* Finds the child of parent for frame; creates it when create is set and the budget
+ * allows. Returns 0 (never a child id) when it neither exists nor could be made. */
+static fs_node_id child_of(fs_profile *p, fs_node_id parent, fs_frame_id frame, int create)
+{
+	size_t h = node_hash(parent, frame) & p->node_mask;
+	for (uint32_t s; (s = p->node_slots[h]); h = (h + 1) & p->node_mask) {
+		if (p->nodes[s].parent == parent && p->nodes[s].frame == frame)
+			return s;
+	}
+	if (!create || p->n_nodes >= p->max_nodes)
+		return 0;
+	if (p->n_nodes == p->cap_nodes) {
+		size_t cap = p->cap_nodes * 2;
+		if (cap > p->max_nodes)
+			cap = p->max_nodes;
+		fs_node *nodes = realloc(p->nodes, cap * sizeof(*nodes));
+		if (!nodes)
+			return 0;
+		p->nodes = nodes;
+		p->cap_nodes = cap;
+	}
+	/* keep the load factor under one half so probing stays short */
+	if ((p->n_nodes + 1) * 2 > p->node_mask + 1) {
+		if (grow_node_slots(p) < 0)
+			return 0;
+		h = node_hash(parent, frame) & p->node_mask;
+		while (p->node_slots[h])
+			h = (h + 1) & p->node_mask;
+	}
+	fs_node_id id = (fs_node_id)p->n_nodes++;
+	p->nodes[id] = (fs_node){ parent, frame, 0, 0 };
+	p->node_slots[h] = id;
+	p->children_valid = 0;
+	return id;
+}
+
+int profile__add_stack(fs_profile *p, const fs_frame_id *frames, size_t n, uint64_t count)
+{
+	fs_node_id at = FS_ROOT_NODE;
+	for (size_t i = 0; i < n; i++) {
+		fs_node_id next = child_of(p, at, frames[i], 1);
+		if (!next) {
+			/* over budget: show it as one visible frame rather than cut silently */
+			if (p->overflow_frame == UINT32_MAX)
+				p->overflow_frame = profile__intern_frame(p, OVERFLOW_KEY, 0,
+									  OVERFLOW_NAME, "",
+									  FS_ORIGIN_SPECIAL);
+			if (p->overflow_frame != UINT32_MAX) {
+				fs_node_id o = child_of(p, at, p->overflow_frame, 0);
+				if (o)
+					at = o;
+			}
+			break;
+		}
+		at = next;
+	}
+	p->nodes[at].self += count;
+	p->samples += count;
+	return 0;
+}
+
+size_t profile__node_count(const fs_profile *p)
+{
+	return p->n_nodes;
+}
+
+const fs_node *profile__node(const fs_profile *p, fs_node_id id)
+{
+	return id < p->n_nodes ? &p->nodes[id] : NULL;
+}
+
+size_t profile__frame_count(const fs_profile *p)
+{
+	return p->n_frames;
+}
+
+const fs_frame *profile__frame(const fs_profile *p, fs_frame_id id)
+{
+	return id < p->n_frames ? &p->frames[id].frame : NULL;
+}
+
+uint64_t profile__samples(const fs_profile *p)
+{
+	return p->samples;
+}
+
+void profile__finish_totals(fs_profile *p)
+{
+	for (size_t i = 0; i < p->n_nodes; i++)
+		p->nodes[i].total = p->nodes[i].self;
+	/* children always have larger ids than their parent: one backward pass */
+	for (size_t i = p->n_nodes - 1; i > 0; i--)
+		p->nodes[p->nodes[i].parent].total += p->nodes[i].total;
+}
+
+/* qsort_r comparator: flamegraph order is by name, then file, then line. */
+static int compare_nodes(const void *a, const void *b, void *ctx)
+{
+	const fs_profile *p = ctx;
+	const fs_frame *fa = &p->frames[p->nodes[*(const fs_node_id *)a].frame].frame;
+	const fs_frame *fb = &p->frames[p->nodes[*(const fs_node_id *)b].frame].frame;
+	int c = strcmp(fa->name, fb->name);
+	if (!c)
+		c = strcmp(fa->file, fb->file);
+	if (!c)
+		c = (fa->line > fb->line) - (fa->line < fb->line);
+	return c;
+}
+
+static int build_children(fs_profile *p)
+{
+	free(p->child_start);
+	free(p->child_ids);
+	p->child_start = calloc(p->n_nodes + 1, sizeof(uint32_t));
+	p->child_ids = malloc((p->n_nodes ? p->n_nodes : 1) * sizeof(fs_node_id));
+	if (!p->child_start || !p->child_ids)
+		return -1;
+	for (size_t i = 1; i < p->n_nodes; i++)
+		p->child_start[p->nodes[i].parent + 1]++;
+	for (size_t i = 0; i < p->n_nodes; i++)
+		p->child_start[i + 1] += p->child_start[i];
+	uint32_t *fill = calloc(p->n_nodes, sizeof(uint32_t));
+	if (!fill)
+		return -1;
+	for (size_t i = 1; i < p->n_nodes; i++) {
+		fs_node_id parent = p->nodes[i].parent;
+		p->child_ids[p->child_start[parent] + fill[parent]++] = (fs_node_id)i;
+	}
+	free(fill);
+	for (size_t i = 0; i < p->n_nodes; i++) {
+		uint32_t n = p->child_start[i + 1] - p->child_start[i];
+		if (n > 1)
+			qsort_r(p->child_ids + p->child_start[i], n, sizeof(fs_node_id),
+				compare_nodes, p);
+	}
+	p->children_valid = 1;
+	return 0;
+}
+
+size_t profile__children(fs_profile *p, fs_node_id node, const fs_node_id **out)
+{
+	*out = NULL;
+	if (node >= p->n_nodes)
+		return 0;
+	if (!p->children_valid && build_children(p) < 0) {
+		free(p->child_start);
+		free(p->child_ids);
+		p->child_start = NULL;
+		p->child_ids = NULL;
+		return 0;
+	}
+	*out = p->child_ids + p->child_start[node];
+	return p->child_start[node + 1] - p->child_start[node];
+}

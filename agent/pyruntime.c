@@ -1,0 +1,99 @@
+/* The one place that knows CPython versions: locates the interpreter and chooses
+ * the offsets, line-table format and frame layout every backend reads with. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "filspy/memread.h"
+#include "filspy/pyruntime.h"
+#include "linetable.h"
+
+bool pyruntime__present(void)
+{
+	return dlsym(RTLD_DEFAULT, "Py_GetVersion") != NULL;
+}
+
+/* Py_Version (3.11+) is PY_VERSION_HEX; older interpreters only say it as text,
+ * and Py_GetVersion() only formats a static string, so it is safe before init. */
+static int read_version(int *major, int *minor, int *micro)
+{
+	const unsigned long *hex = dlsym(RTLD_DEFAULT, "Py_Version");
+	if (hex) {
+		*major = (int)(*hex >> 24) & 0xff;
+		*minor = (int)(*hex >> 16) & 0xff;
+		*micro = (int)(*hex >> 8) & 0xff;
+		return 0;
+	}
+	const char *(*get_version)(void) = (const char *(*)(void))dlsym(RTLD_DEFAULT, "Py_GetVersion");
+	if (!get_version)
+		return -ENOENT;
+	*micro = 0;
+	return sscanf(get_version(), "%d.%d.%d", major, minor, micro) >= 2 ? 0 : -ENOENT;
+}
+
+int pyruntime__find(py_runtime *rt, const char **why)
+{
+	static char message[160];
+	*rt = (py_runtime){ 0 };
+	memread__init();
+	if (read_version(&rt->major, &rt->minor, &rt->micro) < 0) {
+		*why = "no CPython interpreter found in this process";
+		return -ENOENT;
+	}
+	rt->runtime = (uintptr_t)dlsym(RTLD_DEFAULT, "_PyRuntime");
+	rt->off = pyoffsets__for_version(rt->major, rt->minor);
+	if (!rt->runtime || !rt->off) {
+		snprintf(message, sizeof(message),
+			 "CPython %d.%d.%d is not supported by this build of filspy%s",
+			 rt->major, rt->minor, rt->micro,
+			 rt->runtime ? "" : " (no _PyRuntime symbol)");
+		*why = message;
+		return -ENOTSUP;
+	}
+	if (rt->minor <= 9)
+		rt->linetable_format = LT_LNOTAB;
+	else if (rt->minor == 10)
+		rt->linetable_format = LT_LINETABLE310;
+	else
+		rt->linetable_format = LT_LOCATIONS311;
+	rt->lasti_in_units = rt->minor == 10;
+	*why = NULL;
+	return 0;
+}
+
+static int read_int(uintptr_t addr, int *out)
+{
+	return memread__read(out, addr, sizeof(*out));
+}
+
+bool pyruntime__initialized(const py_runtime *rt)
+{
+	int v = 0;
+	return read_int(rt->runtime + rt->off->runtime_initialized, &v) == 0 && v;
+}
+
+bool pyruntime__finalizing(const py_runtime *rt)
+{
+	uintptr_t v = 0;
+	return memread__word(rt->runtime + rt->off->runtime_finalizing, &v) == 0 && v;
+}
+
+uintptr_t pyruntime__gil_holder(const py_runtime *rt, uintptr_t interp)
+{
+	const py_offsets *o = rt->off;
+	uintptr_t gil, holder = 0;
+	int locked = 0;
+	if (o->runtime_gil_locked != PY_NO_OFFSET) {
+		gil = rt->runtime;
+		if (read_int(gil + o->runtime_gil_locked, &locked) < 0 ||
+		    memread__word(gil + o->runtime_gil_holder, &holder) < 0)
+			return 0;
+	} else {
+		if (memread__word(interp + o->interp_gil, &gil) < 0 ||
+		    read_int(gil + o->gil_locked, &locked) < 0 ||
+		    memread__word(gil + o->gil_holder, &holder) < 0)
+			return 0;
+	}
+	return locked ? holder : 0;
+}

@@ -1,0 +1,110 @@
+/* Walks interpreters -> thread states, reading each PyThreadState in one copy. */
+#include <string.h>
+#include <sys/syscall.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include "filspy/memread.h"
+#include "filspy/pystack.h"
+
+#define MAX_INTERPRETERS 256
+#define TSTATE_BUF 1024
+
+/* Before 3.11 a thread state has no kernel tid, only pthread_self(). On glibc the
+ * pthread_t is the thread's struct pthread, which holds the tid at a fixed offset:
+ * find it once by looking for our own tid in our own struct pthread. */
+static int tid_offset = -1;
+
+static void find_tid_offset(void)
+{
+	int tid = (int)syscall(SYS_gettid);
+	const unsigned char *self = (const unsigned char *)pthread_self();
+	unsigned char copy[2048];
+	if (memread__read(copy, (uintptr_t)self, sizeof(copy)) < 0)
+		return;
+	for (int off = 0; off + 4 <= (int)sizeof(copy); off += 4) {
+		int v;
+		memcpy(&v, copy + off, sizeof(v));
+		if (v == tid) {
+			tid_offset = off;
+			return;
+		}
+	}
+}
+
+static int tid_of_pthread(unsigned long pthread_id)
+{
+	if (tid_offset < 0)
+		find_tid_offset();
+	int tid = 0;
+	if (tid_offset < 0 || memread__read(&tid, pthread_id + (unsigned)tid_offset, sizeof(tid)) < 0)
+		return 0;
+	return tid > 0 ? tid : 0;
+}
+
+static uintptr_t word_at(const unsigned char *buf, int off)
+{
+	uintptr_t v;
+	memcpy(&v, buf + off, sizeof(v));
+	return v;
+}
+
+static uintptr_t top_frame_of(const py_runtime *rt, const unsigned char *ts)
+{
+	const py_offsets *o = rt->off;
+	if (o->tstate_frame != PY_NO_OFFSET)
+		return word_at(ts, o->tstate_frame);
+	if (o->tstate_current_frame != PY_NO_OFFSET)
+		return word_at(ts, o->tstate_current_frame);
+	uintptr_t cframe = word_at(ts, o->tstate_cframe), frame = 0;
+	if (!cframe || memread__word(cframe + o->cframe_current_frame, &frame) < 0)
+		return 0;
+	return frame;
+}
+
+uintptr_t pythreads__top_frame(const py_runtime *rt, uintptr_t tstate)
+{
+	unsigned char ts[TSTATE_BUF];
+	size_t len = (size_t)rt->off->tstate_size < sizeof(ts) ? (size_t)rt->off->tstate_size : sizeof(ts);
+	return memread__read(ts, tstate, len) < 0 ? 0 : top_frame_of(rt, ts);
+}
+
+int pythreads__list(const py_runtime *rt, py_thread *out, int max)
+{
+	const py_offsets *o = rt->off;
+	unsigned char ts[TSTATE_BUF];
+	size_t ts_len = (size_t)o->tstate_size < sizeof(ts) ? (size_t)o->tstate_size : sizeof(ts);
+	uintptr_t interp = 0;
+	int n = 0;
+
+	if (memread__word(rt->runtime + o->runtime_interpreters_head, &interp) < 0)
+		return 0;
+	for (int i = 0; interp && i < MAX_INTERPRETERS && n < max; i++) {
+		uintptr_t tstate = 0;
+		if (memread__word(interp + o->interp_threads_head, &tstate) < 0)
+			break;
+		while (tstate && n < max) {
+			if (memread__read(ts, tstate, ts_len) < 0)
+				break;
+			py_thread *t = &out[n++];
+			t->tstate = tstate;
+			t->interp = interp;
+			t->pthread_id = word_at(ts, o->tstate_thread_id);
+			if (o->tstate_native_thread_id != PY_NO_OFFSET) {
+				int tid;
+				memcpy(&tid, ts + o->tstate_native_thread_id, sizeof(tid));
+				t->tid = tid;
+			} else {
+				t->tid = tid_of_pthread(t->pthread_id);
+			}
+			t->top_frame = top_frame_of(rt, ts);
+			uintptr_t next = word_at(ts, o->tstate_next);
+			if (next == tstate)
+				break; /* a torn list must not loop us forever */
+			tstate = next;
+		}
+		if (memread__word(interp + o->interp_next, &interp) < 0)
+			break;
+	}
+	return n;
+}

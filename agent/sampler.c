@@ -1,0 +1,123 @@
+/* The sampling thread: waits for the interpreter, samples at the asked rate with
+ * jitter, keeps a checkpoint, and writes the files when an exit path asks. */
+#include <errno.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "agent.h"
+#include "filspy/log.h"
+
+#define CHECKPOINT_EVERY_NS 2000000000LL
+#define INIT_POLL_NS 1000000L
+#define RATE_CHECK_AFTER_NS 2000000000LL
+
+static int64_t now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+/* xorshift64*: jitter only needs to break aliasing with periodic work */
+static uint64_t next_random(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545f4914f6cdd1dULL;
+}
+
+static bool running(const fs_agent *a)
+{
+	return __atomic_load_n(&a->state, __ATOMIC_SEQ_CST) == FS_STATE_RUNNING;
+}
+
+/* Sleeps until deadline or until an exit path changes the state. */
+static void sleep_until(fs_agent *a, int64_t deadline)
+{
+	int64_t left = deadline - now_ns();
+	if (left > 0 && running(a))
+		futex__wait(&a->state, FS_STATE_RUNNING, (long)left);
+}
+
+static void finish(fs_agent *a)
+{
+	__atomic_store_n(&a->state, FS_STATE_DONE, __ATOMIC_SEQ_CST);
+	futex__wake(&a->state);
+}
+
+static void sample_loop(fs_agent *a)
+{
+	const fs_settings *s = &a->settings;
+	const int64_t interval = 1000000000LL / s->rate_hz;
+	const int64_t start = now_ns();
+	const int64_t stop_at = s->duration_s > 0 ? start + (int64_t)(s->duration_s * 1e9) : INT64_MAX;
+	int64_t next = start, last_checkpoint = start;
+	uint64_t checkpointed = 0, rng = (uint64_t)start ^ ((uint64_t)a->pid << 32) ^ 0x9e3779b97f4a7c15ULL;
+	bool warned = false;
+
+	while (running(a)) {
+		int64_t t = now_ns();
+		if (t >= stop_at) {
+			fs_info("FIL_PERF_SPY_DURATION reached: sampling stopped after %.1f s",
+				s->duration_s);
+			break;
+		}
+		if (a->backend->sample)
+			a->backend->sample(a);
+		a->ticks++;
+		t = now_ns();
+		a->sampled_s = (double)(t - start) / 1e9;
+
+		if (t - last_checkpoint >= CHECKPOINT_EVERY_NS &&
+		    profile__samples(a->profile) != checkpointed) {
+			outputs__write(a, false);
+			checkpointed = profile__samples(a->profile);
+			last_checkpoint = now_ns();
+		}
+		if (!warned && t - start >= RATE_CHECK_AFTER_NS &&
+		    (double)a->ticks < 0.9 * s->rate_hz * ((double)(t - start) / 1e9)) {
+			fs_warn("sampling falls behind: asked for %d Hz, getting %.0f Hz",
+				s->rate_hz, (double)a->ticks / ((double)(t - start) / 1e9));
+			warned = true;
+		}
+		/* uniform jitter of +-20% keeps the mean rate and breaks aliasing */
+		int64_t jitter = (int64_t)(next_random(&rng) % (uint64_t)(interval * 2 / 5 + 1)) - interval / 5;
+		next += interval + jitter;
+		if (next < t)
+			next = t; /* behind: do not burst to catch up */
+		sleep_until(a, next);
+	}
+}
+
+void *sampler__main(void *arg)
+{
+	fs_agent *a = arg;
+	const char *why = NULL;
+
+	int err = a->backend->start(a, &why);
+	if (err < 0) {
+		/* a program that ends before its interpreter is up ran no Python: no files */
+		if (err != -ECANCELED)
+			fs_error("%s; no profile will be written",
+				 why ? why : "the backend could not start");
+		finish(a);
+		return NULL;
+	}
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	a->started = t;
+	fs_info("profiling %s (pid %d) with the %s backend at %d Hz into %s/%s-pyspy.*",
+		a->program, a->pid, a->backend->name, a->settings.rate_hz, a->output_dir, a->label);
+	sample_loop(a);
+	/* sampling ended early (duration, finalisation): wait for the exit path */
+	while (running(a))
+		sleep_until(a, now_ns() + 1000000000LL);
+	outputs__write(a, true);
+	outputs__remove_checkpoint(a);
+	if (a->backend->stop)
+		a->backend->stop(a);
+	procthreads__forget();
+	finish(a);
+	return NULL;
+}

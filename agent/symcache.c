@@ -1,0 +1,254 @@
+/* Code-object cache: names and line tables read once, validated on every sample. */
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "filspy/memread.h"
+#include "filspy/symcache.h"
+#include "linetable.h"
+
+#define MAX_ENTRIES 65536      /* beyond this the cache starts over */
+#define MAX_TABLE_BYTES (1 << 20)
+#define NAME_MAX_BYTES 512
+
+struct symcache {
+	const py_runtime *rt;
+	uintptr_t code_type;   /* &PyCode_Type: what a code object's ob_type must be */
+	sym_entry **slots;     /* open addressing by code address */
+	size_t mask, used;
+	unsigned char *headers;/* per-frame copies of code object headers */
+	size_t headers_cap;    /* in frames */
+	memread_req *reqs;
+};
+
+symcache *symcache__new(const py_runtime *rt)
+{
+	symcache *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->rt = rt;
+	c->code_type = (uintptr_t)dlsym(RTLD_DEFAULT, "PyCode_Type");
+	c->mask = 1023;
+	c->slots = calloc(c->mask + 1, sizeof(*c->slots));
+	if (!c->slots) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void entry_free(sym_entry *e)
+{
+	if (!e)
+		return;
+	free((char *)e->name);
+	free((char *)e->file);
+	free((uint8_t *)e->table);
+	free(e);
+}
+
+static void clear_slots(symcache *c)
+{
+	for (size_t i = 0; i <= c->mask; i++) {
+		entry_free(c->slots[i]);
+		c->slots[i] = NULL;
+	}
+	c->used = 0;
+}
+
+void symcache__free(symcache *c)
+{
+	if (!c)
+		return;
+	clear_slots(c);
+	free(c->slots);
+	free(c->headers);
+	free(c->reqs);
+	free(c);
+}
+
+unsigned symcache__size(const symcache *c)
+{
+	return (unsigned)c->used;
+}
+
+static size_t slot_of(const symcache *c, uintptr_t code)
+{
+	return ((code >> 4) * 0x9e3779b97f4a7c15ULL >> 20) & c->mask;
+}
+
+static sym_entry **find_slot(symcache *c, uintptr_t code)
+{
+	size_t h = slot_of(c, code);
+	while (c->slots[h] && c->slots[h]->code != code)
+		h = (h + 1) & c->mask;
+	return &c->slots[h];
+}
+
+static int grow(symcache *c)
+{
+	size_t n = (c->mask + 1) * 2;
+	sym_entry **slots = calloc(n, sizeof(*slots));
+	if (!slots)
+		return -1;
+	sym_entry **old = c->slots;
+	size_t old_n = c->mask + 1;
+	c->slots = slots;
+	c->mask = n - 1;
+	for (size_t i = 0; i < old_n; i++)
+		if (old[i])
+			*find_slot(c, old[i]->code) = old[i];
+	free(old);
+	return 0;
+}
+
+static uintptr_t field_ptr(const unsigned char *h, int off)
+{
+	uintptr_t v;
+	memcpy(&v, h + off, sizeof(v));
+	return v;
+}
+
+static int field_int(const unsigned char *h, int off)
+{
+	int v;
+	memcpy(&v, h + off, sizeof(v));
+	return v;
+}
+
+static uint64_t fnv1a(uint64_t h, const char *s)
+{
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return (h ^ 0xff) * 0x100000001b3ULL;
+}
+
+static bool entry_matches(const sym_entry *e, const py_offsets *o, const unsigned char *h)
+{
+	return e->check_name == field_ptr(h, o->code_qualname != PY_NO_OFFSET ? o->code_qualname : o->code_name) &&
+	       e->check_file == field_ptr(h, o->code_filename) &&
+	       e->check_table == field_ptr(h, o->code_linetable) &&
+	       e->check_argcount == field_int(h, o->code_argcount) &&
+	       e->firstlineno == field_int(h, o->code_firstlineno);
+}
+
+static sym_entry *resolve(symcache *c, uintptr_t code, const unsigned char *h)
+{
+	const py_offsets *o = c->rt->off;
+	char name[NAME_MAX_BYTES], path[4096], file[4096];
+	int name_off = o->code_qualname != PY_NO_OFFSET ? o->code_qualname : o->code_name;
+
+	if (pystring__read(c->rt, field_ptr(h, name_off), name, sizeof(name)) < 0 ||
+	    pystring__read(c->rt, field_ptr(h, o->code_filename), path, sizeof(path)) < 0)
+		return NULL;
+	sym_entry *e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	uint8_t *table = NULL;
+	long len = pybytes__read(c->rt, field_ptr(h, o->code_linetable), &table, MAX_TABLE_BYTES);
+	e->table = table;
+	e->table_len = len > 0 ? (uint32_t)len : 0;
+	shortpath__make(path, file, sizeof(file), &e->origin);
+	e->code = code;
+	e->firstlineno = field_int(h, o->code_firstlineno);
+	e->name = strdup(name);
+	e->file = strdup(file);
+	e->check_name = field_ptr(h, name_off);
+	e->check_file = field_ptr(h, o->code_filename);
+	e->check_table = field_ptr(h, o->code_linetable);
+	e->check_argcount = field_int(h, o->code_argcount);
+	e->key = fnv1a(fnv1a(0xcbf29ce484222325ULL ^ (uint64_t)e->firstlineno, name), path);
+	if (!e->name || !e->file) {
+		entry_free(e);
+		return NULL;
+	}
+	return e;
+}
+
+static int ensure_buffers(symcache *c, int n)
+{
+	if ((size_t)n <= c->headers_cap)
+		return 0;
+	size_t cap = c->headers_cap ? c->headers_cap : 64;
+	while (cap < (size_t)n)
+		cap *= 2;
+	unsigned char *h = realloc(c->headers, cap * (size_t)c->rt->off->code_size);
+	if (!h)
+		return -1;
+	c->headers = h;
+	memread_req *r = realloc(c->reqs, cap * sizeof(*r));
+	if (!r)
+		return -1;
+	c->reqs = r;
+	c->headers_cap = cap;
+	return 0;
+}
+
+void symcache__resolve(symcache *c, const py_frame_ref *frames, int n, const sym_entry **out)
+{
+	const py_offsets *o = c->rt->off;
+	size_t size = (size_t)o->code_size;
+	for (int i = 0; i < n; i++)
+		out[i] = NULL;
+	if (n <= 0 || ensure_buffers(c, n) < 0)
+		return;
+	/* start over before, never during, a call: out[] must stay valid */
+	if (c->used + (size_t)n > MAX_ENTRIES)
+		clear_slots(c);
+	for (int i = 0; i < n; i++)
+		c->reqs[i] = (memread_req){ frames[i].code, c->headers + (size_t)i * size, size };
+	/* a frame whose code cannot be read (freed, garbage) is marked with addr 0 and
+	 * the batch goes on after it */
+	for (int i = 0; i < n;) {
+		i += (int)memread__batch(c->reqs + i, (size_t)(n - i));
+		if (i < n)
+			c->reqs[i++].addr = 0;
+	}
+	for (int i = 0; i < n; i++) {
+		const unsigned char *h = c->headers + (size_t)i * size;
+		if (!c->reqs[i].addr)
+			continue;
+		/* anything but a code object (3.13's None entry frame, garbage) is skipped */
+		if (c->code_type && field_ptr(h, o->object_type) != c->code_type)
+			continue;
+		sym_entry **slot = find_slot(c, frames[i].code);
+		if (*slot && entry_matches(*slot, o, h)) {
+			out[i] = *slot;
+			continue;
+		}
+		if (*slot) { /* the address now holds another code object */
+			entry_free(*slot);
+			*slot = NULL;
+			c->used--;
+		}
+		if ((c->used + 1) * 2 > c->mask + 1 && grow(c) < 0)
+			continue;
+		slot = find_slot(c, frames[i].code);
+		*slot = resolve(c, frames[i].code, h);
+		if (*slot)
+			c->used++;
+		out[i] = *slot;
+	}
+}
+
+int symcache__line(const symcache *c, const sym_entry *e, const py_frame_ref *f)
+{
+	const py_runtime *rt = c->rt;
+	long offset;
+	if (rt->minor >= 11) {
+		uintptr_t first = e->code + (uintptr_t)rt->off->code_code_adaptive;
+		offset = f->instr >= first ? (long)(f->instr - first) : 0;
+	} else {
+		offset = (long)(intptr_t)f->instr;
+		if (offset < 0)
+			return e->firstlineno;
+		if (rt->lasti_in_units)
+			offset *= 2;
+	}
+	if (!e->table_len || offset > INT_MAX)
+		return e->firstlineno;
+	int line = linetable__line_for((enum lt_format)rt->linetable_format, e->table, e->table_len,
+				       e->firstlineno, (uint32_t)offset);
+	return line > 0 ? line : e->firstlineno;
+}

@@ -1,0 +1,38 @@
+/* The CPython-version module: finds the interpreter in this process, learns its
+ * version and hands out the offsets and formats every backend reads with. */
+#ifndef FILSPY_PYRUNTIME_H
+#define FILSPY_PYRUNTIME_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "filspy/pyoffsets.h"
+
+enum lt_format; /* agent/linetable.h */
+
+typedef struct py_runtime {
+	uintptr_t runtime;      /* &_PyRuntime */
+	int major, minor, micro;
+	const py_offsets *off;
+	int linetable_format;   /* enum lt_format */
+	bool lasti_in_units;    /* 3.10: f_lasti counts code units, not bytes */
+} py_runtime;
+
+/* True when this process holds a CPython interpreter (libpython loaded or the
+ * executable exports it). Cheap enough for the constructor: one dlsym. */
+bool pyruntime__present(void);
+
+/* Finds _PyRuntime and the version, and picks the offsets. Returns 0, or a
+ * negative errno with *why set to a sentence for the user (-ENOTSUP: a version
+ * this build cannot read; -ENOENT: no interpreter). */
+int pyruntime__find(py_runtime *rt, const char **why);
+
+/* Reads the runtime's flags. Both return false when the memory cannot be read. */
+bool pyruntime__initialized(const py_runtime *rt);
+bool pyruntime__finalizing(const py_runtime *rt);
+
+/* The GIL holder (a PyThreadState address) of the interpreter at interp, or 0 when
+ * the GIL is free or unknown. */
+uintptr_t pyruntime__gil_holder(const py_runtime *rt, uintptr_t interp);
+
+#endif

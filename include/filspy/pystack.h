@@ -1,0 +1,45 @@
+/* Python threads and frames read from raw interpreter memory, any version. */
+#ifndef FILSPY_PYSTACK_H
+#define FILSPY_PYSTACK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "filspy/pyruntime.h"
+
+typedef struct py_thread {
+	uintptr_t tstate;
+	uintptr_t interp;
+	unsigned long pthread_id;  /* pthread_self() of the thread */
+	int tid;                   /* kernel thread id, 0 when unknown */
+	uintptr_t top_frame;       /* innermost frame, 0 when the thread runs no Python */
+} py_thread;
+
+typedef struct py_frame_ref {
+	uintptr_t code;            /* code object address (unchecked) */
+	uintptr_t instr;           /* >= 3.11: instruction pointer; else f_lasti */
+} py_frame_ref;
+
+/* Lists up to max threads of every interpreter. Returns how many it found; a list
+ * that cannot be read to its end yields the threads read so far. */
+int pythreads__list(const py_runtime *rt, py_thread *out, int max);
+
+/* Re-reads the innermost frame of one thread state; 0 when unreadable or none. */
+uintptr_t pythreads__top_frame(const py_runtime *rt, uintptr_t tstate);
+
+/* Walks the frames from frame (innermost) outwards into out, innermost first,
+ * skipping the C-stack shim frames. Returns the count; sets *truncated when max
+ * frames were read and more remained. Returns -EAGAIN when the chain changed while
+ * it was read (a frame in it stopped running): the caller may try again. */
+int pyframes__walk(const py_runtime *rt, uintptr_t frame, py_frame_ref *out, int max,
+		   bool *truncated);
+
+/* Reads a str object as UTF-8 into out (always terminated, cut at size-1 bytes).
+ * Returns the byte length, or -errno when it is not a readable compact string. */
+int pystring__read(const py_runtime *rt, uintptr_t str, char *out, size_t size);
+
+/* Reads a bytes object's content into a new malloc'ed buffer of at most max bytes.
+ * Returns the length and sets *out, or -errno. */
+long pybytes__read(const py_runtime *rt, uintptr_t bytes, uint8_t **out, size_t max);
+
+#endif

@@ -1,0 +1,47 @@
+/* Code objects -> names, files and line tables, cached by address and checked on
+ * every use so that a freed and reused address is never misnamed. */
+#ifndef FILSPY_SYMCACHE_H
+#define FILSPY_SYMCACHE_H
+
+#include <stdint.h>
+
+#include "filspy/pystack.h"
+
+typedef struct sym_entry {
+	uint64_t key;          /* hash of name and file: stable across re-resolution */
+	uintptr_t code;
+	const char *name;      /* qualified name where the version has one */
+	const char *file;      /* short file name (see shortpath__make) */
+	uint8_t origin;        /* enum fs_origin */
+	int firstlineno;
+	const uint8_t *table;  /* copy of the line table */
+	uint32_t table_len;
+	/* what the code object held when resolved; all must match to reuse the entry */
+	uintptr_t check_name, check_file, check_table;
+	int check_argcount;
+} sym_entry;
+
+typedef struct symcache symcache;
+
+/* Returns a new cache for rt (which must outlive it), or NULL when out of memory. */
+symcache *symcache__new(const py_runtime *rt);
+void symcache__free(symcache *c);
+
+/* Resolves the code object of each of the n frames (one batched copy of their
+ * headers, more copies only for code objects not yet cached). out[i] is NULL when
+ * frame i's code is not a readable code object. Entries stay valid until the next
+ * call. */
+void symcache__resolve(symcache *c, const py_frame_ref *frames, int n, const sym_entry **out);
+
+/* The line executing in frame f of entry e, or 0 when unknown. */
+int symcache__line(const symcache *c, const sym_entry *e, const py_frame_ref *f);
+
+/* How many code objects are cached (for debug output and tests). */
+unsigned symcache__size(const symcache *c);
+
+/* Short file name as py-spy shows it and the origin (enum fs_origin) of path:
+ * site-packages and standard library paths are cut below their root, the program's
+ * own files below their top-most package directory. */
+void shortpath__make(const char *path, char *out, size_t size, uint8_t *origin);
+
+#endif

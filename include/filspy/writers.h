@@ -1,0 +1,25 @@
+/* Output writers: each turns a finished profile into one file format. */
+#ifndef FILSPY_WRITERS_H
+#define FILSPY_WRITERS_H
+
+#include <stdio.h>
+
+#include "filspy/profile.h"
+
+/* What a writer may show about the run besides the stacks. Every field may be
+ * NULL or 0 when unknown. */
+typedef struct fs_profile_meta {
+	const char *title;    /* the command line */
+	const char *backend;  /* "self", "bpf", "pyspy" */
+	int rate_hz;
+	double duration_s;
+} fs_profile_meta;
+
+/* Folded stacks as py-spy writes them: "frame;frame COUNT\n", root first,
+ * frame = "name (file:line)". Returns 0, or -errno on a write error. */
+int out_raw__write(fs_profile *p, FILE *f);
+
+/* Self-contained interactive flamegraph. Returns 0, or -errno on a write error. */
+int out_svg__write(fs_profile *p, const fs_profile_meta *meta, FILE *f);
+
+#endif

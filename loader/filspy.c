@@ -1,0 +1,187 @@
+/* The filspy command. `filspy run` (also installed as perf-pyspy) sets the
+ * settings and LD_PRELOAD, then becomes the command: its exit status is the
+ * command's own. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "filspy/log.h"
+#include "filspy/settings.h"
+
+#define EXIT_USAGE 2
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: filspy run [OPTIONS] [--] COMMAND [ARGS...]\n"
+		   "       perf-pyspy [OPTIONS] [--] COMMAND [ARGS...]\n"
+		   "       filspy --version | --help\n\n"
+		   "Profiles every Python process COMMAND starts and writes a flamegraph to\n"
+		   "OUTPUT_DIR/LABEL-pyspy.svg when it ends. Each option sets the environment\n"
+		   "variable shown; the variables alone do the same without filspy:\n"
+		   "  LD_PRELOAD=libfilspy.so FIL_PERF_SPY_ENABLED=1 COMMAND\n\n"
+		   "options:\n");
+	for (const fs_setting_info *s = settings__table; s->env; s++) {
+		if (!strcmp(s->option, "enabled"))
+			continue;
+		char left[48];
+		snprintf(left, sizeof(left), "--%s%s%s", s->option, s->arg ? " " : "",
+			 s->arg ? s->arg : "");
+		fprintf(f, "  %-26s %-26s %s\n", left, s->env, s->help);
+	}
+	fprintf(f, "\nDocumentation: docs/performance/py-spy.md\n");
+}
+
+/* The agent next to us (build/) or in ../lib (installed), unless FILSPY_LIBRARY says. */
+static int find_library(char *out, size_t size)
+{
+	const char *forced = getenv("FILSPY_LIBRARY");
+	if (forced && *forced) {
+		snprintf(out, size, "%s", forced);
+		return access(out, R_OK) == 0 ? 0 : -errno;
+	}
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n < 0)
+		return -errno;
+	exe[n] = 0;
+	char *slash = strrchr(exe, '/');
+	if (slash)
+		*slash = 0;
+	static const char *const candidates[] = { "%s/libfilspy.so", "%s/../lib/libfilspy.so" };
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(out, size, candidates[i], exe);
+		if (access(out, R_OK) == 0) {
+			char *real = realpath(out, NULL);
+			if (real) {
+				snprintf(out, size, "%s", real);
+				free(real);
+			}
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static const fs_setting_info *option_named(const char *name, size_t len)
+{
+	for (const fs_setting_info *s = settings__table; s->env; s++)
+		if (strlen(s->option) == len && !strncmp(s->option, name, len))
+			return s;
+	return NULL;
+}
+
+/* Turns leading --options into environment variables; returns the index of the
+ * command, or -1 after printing a usage error. */
+static int apply_options(int argc, char **argv, int i)
+{
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--"))
+			return i + 1;
+		if (strncmp(a, "--", 2))
+			return i;
+		const char *name = a + 2, *eq = strchr(name, '=');
+		const fs_setting_info *s = option_named(name, eq ? (size_t)(eq - name) : strlen(name));
+		if (!s) {
+			fs_error("unknown option %s (see filspy --help)", a);
+			return -1;
+		}
+		const char *value = "1";
+		if (s->arg) {
+			if (eq) {
+				value = eq + 1;
+			} else if (i + 1 < argc) {
+				value = argv[++i];
+			} else {
+				fs_error("option --%s needs a value (%s)", s->option, s->arg);
+				return -1;
+			}
+		} else if (eq) {
+			value = eq + 1;
+		}
+		setenv(s->env, value, 1);
+	}
+	return i;
+}
+
+static int run(int argc, char **argv, int first)
+{
+	int cmd = apply_options(argc, argv, first);
+	if (cmd < 0)
+		return EXIT_USAGE;
+	fs_settings s;
+	extern char **environ;
+	settings__parse(&s, environ);
+	if (s.pid) {
+		fs_error("attaching to a running process (--pid, FIL_PERF_SPY_PID=%ld) is not "
+			 "available in this build yet", s.pid);
+		return EXIT_USAGE;
+	}
+	if (cmd >= argc) {
+		fs_error("no command to run (usage: filspy run [OPTIONS] -- COMMAND [ARGS...])");
+		return EXIT_USAGE;
+	}
+	char lib[PATH_MAX];
+	int err = find_library(lib, sizeof(lib));
+	if (err) {
+		fs_error("cannot find libfilspy.so next to filspy or in ../lib (%s); set "
+			 "FILSPY_LIBRARY", strerror(-err));
+		return EXIT_USAGE;
+	}
+	const char *preload = getenv("LD_PRELOAD");
+	if (preload && *preload && !strstr(preload, lib)) {
+		size_t n = strlen(lib) + strlen(preload) + 2;
+		char *both = malloc(n);
+		if (!both)
+			return 1;
+		snprintf(both, n, "%s:%s", lib, preload);
+		setenv("LD_PRELOAD", both, 1);
+		free(both);
+	} else if (!preload || !*preload) {
+		setenv("LD_PRELOAD", lib, 1);
+	}
+	setenv("FIL_PERF_SPY_ENABLED", "1", 1);
+	execvp(argv[cmd], argv + cmd);
+	fs_error("cannot run %s: %s", argv[cmd], strerror(errno));
+	return errno == ENOENT ? 127 : 126;
+}
+
+int main(int argc, char **argv)
+{
+	const char *self = strrchr(argv[0], '/');
+	self = self ? self + 1 : argv[0];
+	if (!strcmp(self, "perf-pyspy")) {
+		if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+			usage(stdout);
+			return 0;
+		}
+		return run(argc, argv, 1);
+	}
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	const char *sub = argv[1];
+	if (!strcmp(sub, "--help") || !strcmp(sub, "-h") || !strcmp(sub, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(sub, "--version") || !strcmp(sub, "version")) {
+		printf("filspy %s\n", FILSPY_VERSION);
+		return 0;
+	}
+	if (!strcmp(sub, "run"))
+		return run(argc, argv, 2);
+	static const char *const later[] = { "attach", "top", "dump", "report", "diff", "doctor" };
+	for (size_t i = 0; i < sizeof(later) / sizeof(*later); i++) {
+		if (!strcmp(sub, later[i])) {
+			fs_error("'filspy %s' is not available in this build yet", sub);
+			return EXIT_USAGE;
+		}
+	}
+	fs_error("unknown command '%s' (see filspy --help)", sub);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,174 @@
+/* Prints one CPython version's struct offsets as a C initializer for
+ * agent/pyoffsets_table.c. Compiled by scripts/gen-pyoffsets.sh against the
+ * headers (internal ones included) of each installed interpreter. */
+#define Py_BUILD_CORE 1
+#include <Python.h>
+#include <frameobject.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#if PY_VERSION_HEX >= 0x03090000
+#include <internal/pycore_runtime.h>
+#include <internal/pycore_interp.h>
+#elif PY_VERSION_HEX >= 0x03080000
+#include <internal/pycore_pystate.h>
+#endif
+#if PY_VERSION_HEX >= 0x030B0000
+#include <internal/pycore_frame.h>
+#endif
+#if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030D0000
+#include <internal/pycore_gil.h>
+#endif
+
+#define F(name, value) printf("\t\t.%s = %ld,\n", #name, (long)(value))
+#define NONE(name) printf("\t\t.%s = -1,\n", #name)
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#define END(type, member) (offsetof(type, member) + sizeof(((type *)0)->member))
+
+/* Bit masks of the PyASCIIObject state bitfield, found by setting each field. */
+static unsigned state_mask(int which)
+{
+	PyASCIIObject o;
+	unsigned word;
+	memset(&o, 0, sizeof(o));
+	if (which == 0)
+		o.state.kind = 7;
+	else if (which == 1)
+		o.state.compact = 1;
+	else
+		o.state.ascii = 1;
+	memcpy(&word, &o.state, sizeof(word));
+	return word;
+}
+
+int main(void)
+{
+	printf("\t{\n");
+	F(major, PY_MAJOR_VERSION);
+	F(minor, PY_MINOR_VERSION);
+
+	F(runtime_initialized, offsetof(_PyRuntimeState, initialized));
+#if PY_VERSION_HEX >= 0x03090000
+	F(runtime_finalizing, offsetof(_PyRuntimeState, _finalizing));
+#else
+	F(runtime_finalizing, offsetof(_PyRuntimeState, finalizing));
+#endif
+	F(runtime_interpreters_head, offsetof(_PyRuntimeState, interpreters.head));
+#if PY_VERSION_HEX < 0x030C0000
+	F(runtime_gil_locked, offsetof(_PyRuntimeState, ceval.gil.locked));
+	F(runtime_gil_holder, offsetof(_PyRuntimeState, ceval.gil.last_holder));
+	NONE(interp_gil);
+	NONE(gil_locked);
+	NONE(gil_holder);
+#else
+	NONE(runtime_gil_locked);
+	NONE(runtime_gil_holder);
+	F(interp_gil, offsetof(PyInterpreterState, ceval.gil));
+	F(gil_locked, offsetof(struct _gil_runtime_state, locked));
+	F(gil_holder, offsetof(struct _gil_runtime_state, last_holder));
+#endif
+	F(interp_next, offsetof(PyInterpreterState, next));
+#if PY_VERSION_HEX >= 0x030B0000
+	F(interp_threads_head, offsetof(PyInterpreterState, threads.head));
+#else
+	F(interp_threads_head, offsetof(PyInterpreterState, tstate_head));
+#endif
+
+	F(tstate_next, offsetof(PyThreadState, next));
+	F(tstate_interp, offsetof(PyThreadState, interp));
+#if PY_VERSION_HEX < 0x030B0000
+	F(tstate_frame, offsetof(PyThreadState, frame));
+	NONE(tstate_cframe);
+	NONE(cframe_current_frame);
+	NONE(tstate_current_frame);
+#elif PY_VERSION_HEX < 0x030D0000
+	NONE(tstate_frame);
+	F(tstate_cframe, offsetof(PyThreadState, cframe));
+	F(cframe_current_frame, offsetof(_PyCFrame, current_frame));
+	NONE(tstate_current_frame);
+#else
+	NONE(tstate_frame);
+	NONE(tstate_cframe);
+	NONE(cframe_current_frame);
+	F(tstate_current_frame, offsetof(PyThreadState, current_frame));
+#endif
+	F(tstate_thread_id, offsetof(PyThreadState, thread_id));
+#if PY_VERSION_HEX >= 0x030B0000
+	F(tstate_native_thread_id, offsetof(PyThreadState, native_thread_id));
+#else
+	NONE(tstate_native_thread_id);
+#endif
+	F(tstate_size, sizeof(PyThreadState));
+
+#if PY_VERSION_HEX < 0x030B0000
+	F(frame_previous, offsetof(PyFrameObject, f_back));
+	F(frame_code, offsetof(PyFrameObject, f_code));
+	F(frame_instr, offsetof(PyFrameObject, f_lasti));
+	NONE(frame_owner);
+	NONE(frame_owner_cstack);
+#if PY_VERSION_HEX >= 0x030A0000
+	F(frame_executing, offsetof(PyFrameObject, f_state));
+	F(frame_executing_value, FRAME_EXECUTING);
+	F(frame_size, MAX(MAX(END(PyFrameObject, f_back), END(PyFrameObject, f_code)),
+			  MAX(END(PyFrameObject, f_lasti), END(PyFrameObject, f_state))));
+#else
+	F(frame_executing, offsetof(PyFrameObject, f_executing));
+	F(frame_executing_value, 1);
+	F(frame_size, MAX(MAX(END(PyFrameObject, f_back), END(PyFrameObject, f_code)),
+			  MAX(END(PyFrameObject, f_lasti), END(PyFrameObject, f_executing))));
+#endif
+#else
+	F(frame_previous, offsetof(_PyInterpreterFrame, previous));
+#if PY_VERSION_HEX < 0x030D0000
+	F(frame_code, offsetof(_PyInterpreterFrame, f_code));
+	F(frame_instr, offsetof(_PyInterpreterFrame, prev_instr));
+#else
+	F(frame_code, offsetof(_PyInterpreterFrame, f_executable));
+	F(frame_instr, offsetof(_PyInterpreterFrame, instr_ptr));
+#endif
+	F(frame_owner, offsetof(_PyInterpreterFrame, owner));
+#if PY_VERSION_HEX >= 0x030C0000
+	F(frame_owner_cstack, FRAME_OWNED_BY_CSTACK);
+#else
+	NONE(frame_owner_cstack);
+#endif
+	NONE(frame_executing);
+	NONE(frame_executing_value);
+	F(frame_size, offsetof(_PyInterpreterFrame, localsplus));
+#endif
+
+	F(code_filename, offsetof(PyCodeObject, co_filename));
+	F(code_name, offsetof(PyCodeObject, co_name));
+#if PY_VERSION_HEX >= 0x030B0000
+	F(code_qualname, offsetof(PyCodeObject, co_qualname));
+	F(code_linetable, offsetof(PyCodeObject, co_linetable));
+	F(code_code_adaptive, offsetof(PyCodeObject, co_code_adaptive));
+	F(code_size, offsetof(PyCodeObject, co_code_adaptive));
+#elif PY_VERSION_HEX >= 0x030A0000
+	NONE(code_qualname);
+	F(code_linetable, offsetof(PyCodeObject, co_linetable));
+	NONE(code_code_adaptive);
+	F(code_size, sizeof(PyCodeObject));
+#else
+	NONE(code_qualname);
+	F(code_linetable, offsetof(PyCodeObject, co_lnotab));
+	NONE(code_code_adaptive);
+	F(code_size, sizeof(PyCodeObject));
+#endif
+	F(code_firstlineno, offsetof(PyCodeObject, co_firstlineno));
+	F(code_argcount, offsetof(PyCodeObject, co_argcount));
+
+	F(unicode_length, offsetof(PyASCIIObject, length));
+	F(unicode_state, offsetof(PyASCIIObject, state));
+	F(unicode_ascii_size, sizeof(PyASCIIObject));
+	F(unicode_compact_size, sizeof(PyCompactUnicodeObject));
+	printf("\t\t.unicode_kind_mask = 0x%x,\n", state_mask(0));
+	printf("\t\t.unicode_compact_mask = 0x%x,\n", state_mask(1));
+	printf("\t\t.unicode_ascii_mask = 0x%x,\n", state_mask(2));
+
+	F(bytes_size, offsetof(PyVarObject, ob_size));
+	F(bytes_sval, offsetof(PyBytesObject, ob_sval));
+	F(object_type, offsetof(PyObject, ob_type));
+	printf("\t},\n");
+	return 0;
+}
