@@ -182,7 +182,8 @@ bool settings__matches_globs(const char *globs, const char *name)
 	return false;
 }
 
-static void apply(fs_settings *s, const struct field *f, const char *raw)
+/* name is the variable as the environment spells it: messages quote it that way */
+static void apply(fs_settings *s, const struct field *f, const char *name, const char *raw)
 {
 	char v[PATH_MAX];
 	trimmed(raw, v, sizeof(v));
@@ -195,21 +196,21 @@ static void apply(fs_settings *s, const struct field *f, const char *raw)
 	case K_BOOL:
 		if (parse_bool(v, &b) < 0)
 			say(s, "%s='%s' is not a boolean (use 1/0, true/false, yes/no, on/off); "
-			       "using %s", f->env, raw, *(bool *)dst ? "true" : "false");
+			       "using %s", name, raw, *(bool *)dst ? "true" : "false");
 		else
 			*(bool *)dst = b;
 		break;
 	case K_RATE:
 		if (parse_long(v, 1, 10000, &n) < 0)
 			say(s, "%s='%s' is not a rate from 1 to 10000 Hz; using %d Hz",
-			    f->env, raw, *(int *)dst);
+			    name, raw, *(int *)dst);
 		else
 			*(int *)dst = (int)n;
 		break;
 	case K_FORMATS:
 		if (parse_formats(v, dst, bad, sizeof(bad)) < 0)
 			say(s, "%s='%s': unknown format '%s' (known: svg, raw, speedscope, pprof); "
-			       "writing svg", f->env, raw, bad);
+			       "writing svg", name, raw, bad);
 		break;
 	case K_MODE:
 		if (!strcasecmp(v, "record"))
@@ -217,20 +218,20 @@ static void apply(fs_settings *s, const struct field *f, const char *raw)
 		else if (!strcasecmp(v, "top"))
 			s->mode = FS_MODE_TOP;
 		else
-			say(s, "%s='%s' is neither record nor top; recording", f->env, raw);
+			say(s, "%s='%s' is neither record nor top; recording", name, raw);
 		break;
 	case K_PID:
 		if (!*v)
 			break;
 		if (parse_long(v, 1, 4194304, &n) < 0)
-			say(s, "%s='%s' is not a process id; ignored", f->env, raw);
+			say(s, "%s='%s' is not a process id; ignored", name, raw);
 		else
 			s->pid = n;
 		break;
 	case K_GLOBS:
 	case K_PATH:
 		if (strlen(v) >= f->size)
-			say(s, "%s is longer than %zu characters; ignored", f->env, f->size - 1);
+			say(s, "%s is longer than %zu characters; ignored", name, f->size - 1);
 		else if (*v || f->kind == K_GLOBS)
 			strcpy(dst, v);
 		break;
@@ -242,7 +243,7 @@ static void apply(fs_settings *s, const struct field *f, const char *raw)
 				break;
 		if (i == 4)
 			say(s, "%s='%s' is not a backend (auto, bpf, pyspy, self); using auto",
-			    f->env, raw);
+			    name, raw);
 		else
 			s->backend = (enum fs_backend_choice)i;
 		break;
@@ -253,7 +254,7 @@ static void apply(fs_settings *s, const struct field *f, const char *raw)
 		double d = strtod(v, &end);
 		if (!*v || *end || errno || !(d > 0) || d > 1e9)
 			say(s, "%s='%s' is not a positive number of seconds; sampling until the end",
-			    f->env, raw);
+			    name, raw);
 		else
 			s->duration_s = d;
 		break;
@@ -265,11 +266,11 @@ static void apply(fs_settings *s, const struct field *f, const char *raw)
 		label[len] = 0;
 		settings__sanitize_label(label);
 		if (strlen(v) >= sizeof(label))
-			say(s, "%s is longer than %zu characters; cut to '%s'", f->env,
+			say(s, "%s is longer than %zu characters; cut to '%s'", name,
 			    sizeof(label) - 1, label);
 		else if (strcmp(label, v))
 			say(s, "%s='%s' may only hold letters, digits, '.', '_' and '-'; using '%s'",
-			    f->env, raw, label);
+			    name, raw, label);
 		if (!strcmp(label, ".") || !strcmp(label, ".."))
 			label[0] = '_';
 		strcpy(s->label, label);
@@ -303,7 +304,9 @@ void settings__parse(fs_settings *s, char *const *envp)
 		for (size_t i = 0; i < sizeof(fields) / sizeof(*fields); i++) {
 			const char *v = value_of(*e, fields[i].env);
 			if (v) {
-				apply(s, &fields[i], v);
+				char name[64];
+				snprintf(name, sizeof(name), "%.*s", (int)(v - *e - 1), *e);
+				apply(s, &fields[i], name, v);
 				known = true;
 				break;
 			}

@@ -1,0 +1,143 @@
+"""Fixtures for the system tests: real interpreters, the built agent, and a helper
+that runs a program with and without it."""
+import glob
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD = ROOT / "build"
+AGENT = BUILD / "libfilspy.so"
+ASAN_AGENT = BUILD / "asan" / "libfilspy.so"
+FILSPY = BUILD / "filspy"
+PROGRAMS = Path(__file__).resolve().parent / "programs"
+DEBIAN_PYTHON = "/usr/bin/python3.11"
+
+
+def pyenv_root():
+    try:
+        return subprocess.run(["pyenv", "root"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return os.path.expanduser("~/.pyenv")
+
+
+def pyenv_python(minor):
+    """The pyenv interpreter 3.<minor>, or None."""
+    found = sorted(glob.glob(f"{pyenv_root()}/versions/3.{minor}.*/bin/python3.{minor}"))
+    return found[-1] if found else None
+
+
+def interpreter_params(minors):
+    """pytest params for pyenv 3.<minor> of each minor plus Debian's static 3.11;
+    a missing one is a visible skip with its name."""
+    params = []
+    for minor in minors:
+        path = pyenv_python(minor)
+        marks = [] if path else [pytest.mark.skip(reason=f"pyenv CPython 3.{minor} is not installed")]
+        params.append(pytest.param(path, id=f"pyenv-3.{minor}", marks=marks))
+    marks = [] if os.path.exists(DEBIAN_PYTHON) else [
+        pytest.mark.skip(reason=f"{DEBIAN_PYTHON} (Debian's static build) is not installed")]
+    params.append(pytest.param(DEBIAN_PYTHON, id="debian-static-3.11", marks=marks))
+    return params
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+    outdir: Path
+
+    def files(self):
+        return sorted(p.name for p in self.outdir.iterdir()) if self.outdir.exists() else []
+
+    def raw(self, label="x"):
+        return (self.outdir / f"{label}-pyspy.txt").read_text()
+
+
+def agent_env(outdir, agent=AGENT, **settings):
+    env = {k: v for k, v in os.environ.items()
+           if not k.upper().startswith("FIL_PERF_") and k not in ("LD_PRELOAD", "FILSPY_ACTIVATION")}
+    env.update({
+        "LD_PRELOAD": str(agent),
+        "FIL_PERF_SPY_ENABLED": "1",
+        "FIL_PERF_OUTPUT_DIR": str(outdir),
+        "FIL_PERF_RUN_LABEL": "x",
+        "FIL_PERF_SPY_OUTPUT": "svg,raw",
+    })
+    for key, value in settings.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = str(value)
+    return env
+
+
+def plain_env():
+    return {k: v for k, v in os.environ.items()
+            if not k.upper().startswith("FIL_PERF_") and k not in ("LD_PRELOAD", "FILSPY_ACTIVATION")}
+
+
+def run(cmd, env, timeout=60, cwd=None, outdir=None):
+    p = subprocess.run([str(c) for c in cmd], env=env, capture_output=True, text=True,
+                       timeout=timeout, cwd=cwd)
+    return Run(p.returncode, p.stdout, p.stderr, Path(outdir) if outdir else Path("/nonexistent"))
+
+
+@pytest.fixture
+def profiled(tmp_path):
+    """profiled(cmd, **settings) runs cmd under the agent with outputs in tmp_path/out."""
+    outdir = tmp_path / "out"
+
+    def go(cmd, agent=AGENT, timeout=60, cwd=None, **settings):
+        return run(cmd, agent_env(outdir, agent=agent, **settings), timeout=timeout, cwd=cwd,
+                   outdir=outdir)
+    return go
+
+
+@pytest.fixture
+def unprofiled():
+    def go(cmd, timeout=60, cwd=None):
+        return run(cmd, plain_env(), timeout=timeout, cwd=cwd)
+    return go
+
+
+def parse_folded(text):
+    """{stack tuple: count} from folded lines; fails on a malformed line."""
+    stacks = {}
+    for line in text.splitlines():
+        stack, _, count = line.rpartition(" ")
+        assert stack and count.isdigit(), f"malformed folded line: {line!r}"
+        key = tuple(stack.split(";"))
+        stacks[key] = stacks.get(key, 0) + int(count)
+    return stacks
+
+
+def frame_function(frame):
+    """'name (file:line)' -> name"""
+    return frame.rsplit(" (", 1)[0] if frame.endswith(")") else frame
+
+
+def function_shares(stacks, functions):
+    """Share of samples in which each of functions (which never call each other) is on
+    the stack, among the samples holding any of them."""
+    counts = {f: 0 for f in functions}
+    for stack, n in stacks.items():
+        names = {frame_function(frame) for frame in stack}
+        for f in functions:
+            if f in names:
+                counts[f] += n
+    total = sum(counts.values())
+    return {f: (c / total if total else 0.0) for f, c in counts.items()}, total
+
+
+def require_tool(name):
+    path = shutil.which(name)
+    if not path:
+        pytest.skip(f"{name} is not installed")
+    return path

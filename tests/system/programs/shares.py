@@ -1,0 +1,42 @@
+"""Self-measuring workload: three leaf functions burn CPU in long alternating
+segments; each measures its own CPU time. Prints the truth as JSON on stdout."""
+import json
+import sys
+import time
+
+SEGMENTS = {"work_a": 0.150, "work_b": 0.090, "work_c": 0.060}
+spent = {name: 0.0 for name in SEGMENTS}
+
+
+def burn(seconds):
+    start = time.thread_time()
+    x = 0
+    while time.thread_time() - start < seconds:
+        for i in range(200):
+            x += i * i
+    return time.thread_time() - start
+
+
+def work_a():
+    spent["work_a"] += burn(SEGMENTS["work_a"])
+
+
+def work_b():
+    spent["work_b"] += burn(SEGMENTS["work_b"])
+
+
+def work_c():
+    spent["work_c"] += burn(SEGMENTS["work_c"])
+
+
+def main(total):
+    deadline = time.monotonic() + total
+    while time.monotonic() < deadline:
+        work_a()
+        work_b()
+        work_c()
+    cpu = sum(spent.values())
+    print(json.dumps({name: t / cpu for name, t in spent.items()}))
+
+
+main(float(sys.argv[1]) if len(sys.argv) > 1 else 3.0)

@@ -1,0 +1,73 @@
+"""The agent built with AddressSanitizer + UndefinedBehaviorSanitizer, and the normal
+agent under valgrind, run real profiled programs without a report."""
+import os
+import re
+import subprocess
+
+import pytest
+
+from conftest import ASAN_AGENT, AGENT, PROGRAMS, agent_env, parse_folded, pyenv_python, require_tool
+
+SANITIZER_ERRORS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer")
+
+
+def asan_runtime():
+    clang = require_tool("clang")
+    path = subprocess.run([clang, "-print-file-name=libclang_rt.asan-x86_64.so"],
+                          capture_output=True, text=True).stdout.strip()
+    if not os.path.isabs(path) or not os.path.exists(path):
+        pytest.skip("clang's shared ASan runtime (libclang-rt-14-dev) is not installed")
+    return path
+
+
+def asan_env(outdir, **settings):
+    env = agent_env(outdir, agent=ASAN_AGENT, **settings)
+    # the runtime must come first; Python itself leaks by design, so leaks are off
+    env["LD_PRELOAD"] = f"{asan_runtime()}:{ASAN_AGENT}"
+    env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=0:exitcode=99"
+    env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1:exitcode=99"
+    return env
+
+
+CASES = [["shares.py", "2"], ["exits.py", "SIGTERM"], ["exits.py", "_exit"], ["fork_pool.py"]]
+
+
+@pytest.mark.parametrize("args", CASES, ids=lambda a: "-".join(a))
+@pytest.mark.parametrize("subprocesses", ["0", "1"])
+def test_asan_ubsan_clean(args, subprocesses, tmp_path):
+    python = pyenv_python(11) or "/usr/bin/python3.11"
+    if not ASAN_AGENT.exists():
+        pytest.skip("build/asan/libfilspy.so not built (make asan)")
+    outdir = tmp_path / "out"
+    r = subprocess.run([python, PROGRAMS / args[0], *args[1:]], capture_output=True, text=True,
+                       timeout=120, env=asan_env(outdir, FIL_PERF_SPY_RATE=1000,
+                                                FIL_PERF_SPY_SUBPROCESSES=subprocesses,
+                                                FIL_PERF_SPY_THREADS=1))
+    for marker in SANITIZER_ERRORS:
+        assert marker not in r.stderr, r.stderr[-4000:]
+    assert r.returncode != 99
+    assert (outdir / "x-pyspy.txt").exists()
+    assert sum(parse_folded((outdir / "x-pyspy.txt").read_text()).values()) > 0
+
+
+def test_valgrind_finds_nothing_in_the_agent(tmp_path):
+    valgrind = require_tool("valgrind")
+    python = pyenv_python(11)
+    if not python:
+        pytest.skip("pyenv CPython 3.11 is not installed")
+    outdir = tmp_path / "out"
+    log = tmp_path / "valgrind.log"
+    env = agent_env(outdir, FIL_PERF_SPY_RATE=200)
+    env["PYTHONMALLOC"] = "malloc"  # let memcheck see every allocation
+    r = subprocess.run([valgrind, "--error-exitcode=0", f"--log-file={log}", "--num-callers=30",
+                        python, PROGRAMS / "long_spin.py", "2"], env=env, capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout == "spun\n"
+    assert (outdir / "x-pyspy.svg").exists()
+    text = log.read_text()
+    # Python's own reports are not ours to judge: count only errors with our frames
+    errors = [block for block in re.split(r"\n==\d+== \n", text) if "libfilspy" in block and
+              ("Invalid" in block or "uninitialised" in block or "Mismatched" in block)]
+    assert not errors, "\n".join(errors[:3])
+    assert "ERROR SUMMARY" in text
