@@ -54,8 +54,9 @@ static int self_start(fs_agent *a, const char **why)
 		*why = "out of memory";
 		return -ENOMEM;
 	}
-	fs_debug("CPython %d.%d.%d, _PyRuntime at %#lx, offsets from the built-in table",
-		 st->rt.major, st->rt.minor, st->rt.micro, (unsigned long)st->rt.runtime);
+	fs_debug("CPython %d.%d.%d, _PyRuntime at %#lx, offsets from %s",
+		 st->rt.major, st->rt.minor, st->rt.micro, (unsigned long)st->rt.runtime,
+		 st->rt.offsets_source);
 	a->backend_state = st;
 	return 0;
 }

@@ -27,6 +27,7 @@ int pyframes__walk(const py_runtime *rt, uintptr_t frame, py_frame_ref *out, int
 		uintptr_t previous, code;
 		memcpy(&previous, buf + o->frame_previous, sizeof(previous));
 		memcpy(&code, buf + o->frame_code, sizeof(code));
+		code &= rt->code_tag_mask;
 		/* a frame that no longer runs was freed and reused under us: the chain
 		 * read so far mixes two moments */
 		if (o->frame_executing != PY_NO_OFFSET &&

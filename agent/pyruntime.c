@@ -43,11 +43,23 @@ int pyruntime__find(py_runtime *rt, const char **why)
 	}
 	rt->runtime = (uintptr_t)dlsym(RTLD_DEFAULT, "_PyRuntime");
 	rt->off = pyoffsets__for_version(rt->major, rt->minor);
+	rt->offsets_source = "the built-in table";
+	const char *debug_why = NULL;
+	/* 3.13+ describe themselves: trust that over a table built from headers */
+	if (rt->runtime && rt->major == 3 && rt->minor >= 13) {
+		static py_offsets from_debug;
+		if (pydebug_offsets__read(rt->runtime, rt->minor, rt->off, &from_debug,
+					  &debug_why) == 0) {
+			rt->off = &from_debug;
+			rt->offsets_source = "_Py_DebugOffsets";
+		}
+	}
 	if (!rt->runtime || !rt->off) {
 		snprintf(message, sizeof(message),
-			 "CPython %d.%d.%d is not supported by this build of filspy%s",
+			 "CPython %d.%d.%d is not supported by this build of filspy (%s)",
 			 rt->major, rt->minor, rt->micro,
-			 rt->runtime ? "" : " (no _PyRuntime symbol)");
+			 !rt->runtime ? "no _PyRuntime symbol" :
+			 debug_why ? debug_why : "no offsets for this version");
 		*why = message;
 		return -ENOTSUP;
 	}
@@ -58,6 +70,8 @@ int pyruntime__find(py_runtime *rt, const char **why)
 	else
 		rt->linetable_format = LT_LOCATIONS311;
 	rt->lasti_in_units = rt->minor == 10;
+	/* 3.14 tags the low bits of a frame's _PyStackRef to its code object */
+	rt->code_tag_mask = rt->minor >= 14 ? ~(uintptr_t)3 : ~(uintptr_t)0;
 	*why = NULL;
 	return 0;
 }
@@ -70,7 +84,11 @@ static int read_int(uintptr_t addr, int *out)
 bool pyruntime__initialized(const py_runtime *rt)
 {
 	int v = 0;
-	return read_int(rt->runtime + rt->off->runtime_initialized, &v) == 0 && v;
+	uintptr_t head = 0;
+	if (rt->off->runtime_initialized != PY_NO_OFFSET)
+		return read_int(rt->runtime + rt->off->runtime_initialized, &v) == 0 && v;
+	/* a version known only by its debug offsets: an interpreter exists */
+	return memread__word(rt->runtime + rt->off->runtime_interpreters_head, &head) == 0 && head;
 }
 
 bool pyruntime__finalizing(const py_runtime *rt)
@@ -84,7 +102,11 @@ uintptr_t pyruntime__gil_holder(const py_runtime *rt, uintptr_t interp)
 	const py_offsets *o = rt->off;
 	uintptr_t gil, holder = 0;
 	int locked = 0;
-	if (o->runtime_gil_locked != PY_NO_OFFSET) {
+	if (o->interp_gil_locked != PY_NO_OFFSET) {
+		if (read_int(interp + o->interp_gil_locked, &locked) < 0 ||
+		    memread__word(interp + o->interp_gil_holder, &holder) < 0)
+			return 0;
+	} else if (o->runtime_gil_locked != PY_NO_OFFSET) {
 		gil = rt->runtime;
 		if (read_int(gil + o->runtime_gil_locked, &locked) < 0 ||
 		    memread__word(gil + o->runtime_gil_holder, &holder) < 0)

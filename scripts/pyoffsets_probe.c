@@ -67,6 +67,8 @@ int main(void)
 	F(gil_locked, offsetof(struct _gil_runtime_state, locked));
 	F(gil_holder, offsetof(struct _gil_runtime_state, last_holder));
 #endif
+	NONE(interp_gil_locked);
+	NONE(interp_gil_holder);
 	F(interp_next, offsetof(PyInterpreterState, next));
 #if PY_VERSION_HEX >= 0x030B0000
 	F(interp_threads_head, offsetof(PyInterpreterState, threads.head));

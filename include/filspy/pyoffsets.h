@@ -11,68 +11,77 @@ typedef struct py_offsets {
 	int major, minor;
 
 	/* _PyRuntimeState */
-	int16_t runtime_initialized;       /* int */
-	int16_t runtime_finalizing;        /* PyThreadState *, non-NULL once finalising */
-	int16_t runtime_interpreters_head; /* PyInterpreterState * */
-	int16_t runtime_gil_locked;        /* <= 3.11: int in _PyRuntime.ceval.gil */
-	int16_t runtime_gil_holder;        /* <= 3.11: PyThreadState * */
+	int32_t runtime_initialized;       /* int */
+	int32_t runtime_finalizing;        /* PyThreadState *, non-NULL once finalising */
+	int32_t runtime_interpreters_head; /* PyInterpreterState * */
+	int32_t runtime_gil_locked;        /* <= 3.11: int in _PyRuntime.ceval.gil */
+	int32_t runtime_gil_holder;        /* <= 3.11: PyThreadState * */
 
 	/* PyInterpreterState */
-	int16_t interp_next;
-	int16_t interp_threads_head;
-	int16_t interp_gil;                /* >= 3.12: struct _gil_runtime_state * */
-	int16_t gil_locked;                /* >= 3.12: offsets inside that struct */
-	int16_t gil_holder;
+	int32_t interp_next;
+	int32_t interp_threads_head;
+	int32_t interp_gil;                /* >= 3.12: struct _gil_runtime_state * */
+	int32_t interp_gil_locked;         /* from _Py_DebugOffsets: the interpreter's own */
+	int32_t interp_gil_holder;         /* GIL, embedded at these offsets */
+	int32_t gil_locked;                /* >= 3.12: offsets inside that struct */
+	int32_t gil_holder;
 
 	/* PyThreadState */
-	int16_t tstate_next;
-	int16_t tstate_interp;
-	int16_t tstate_frame;              /* <= 3.10: PyFrameObject *frame */
-	int16_t tstate_cframe;             /* 3.11, 3.12: _PyCFrame *cframe */
-	int16_t cframe_current_frame;      /* 3.11, 3.12: inside _PyCFrame */
-	int16_t tstate_current_frame;      /* >= 3.13: _PyInterpreterFrame * */
-	int16_t tstate_thread_id;          /* unsigned long, pthread_self() */
-	int16_t tstate_native_thread_id;   /* >= 3.8: kernel tid */
-	int16_t tstate_size;
+	int32_t tstate_next;
+	int32_t tstate_interp;
+	int32_t tstate_frame;              /* <= 3.10: PyFrameObject *frame */
+	int32_t tstate_cframe;             /* 3.11, 3.12: _PyCFrame *cframe */
+	int32_t cframe_current_frame;      /* 3.11, 3.12: inside _PyCFrame */
+	int32_t tstate_current_frame;      /* >= 3.13: _PyInterpreterFrame * */
+	int32_t tstate_thread_id;          /* unsigned long, pthread_self() */
+	int32_t tstate_native_thread_id;   /* >= 3.8: kernel tid */
+	int32_t tstate_size;
 
 	/* frame: PyFrameObject (<= 3.10) or _PyInterpreterFrame (>= 3.11) */
-	int16_t frame_previous;
-	int16_t frame_code;
-	int16_t frame_instr;               /* <= 3.10: int f_lasti; else a code-unit pointer */
-	int16_t frame_owner;               /* >= 3.11: char owner */
-	int16_t frame_owner_cstack;        /* owner value of C-stack shim frames, -1 when none */
-	int16_t frame_executing;           /* <= 3.10: f_executing / f_state, a char */
-	int16_t frame_executing_value;     /* its value while the frame runs */
-	int16_t frame_size;                /* bytes to read to have every field above */
+	int32_t frame_previous;
+	int32_t frame_code;
+	int32_t frame_instr;               /* <= 3.10: int f_lasti; else a code-unit pointer */
+	int32_t frame_owner;               /* >= 3.11: char owner */
+	int32_t frame_owner_cstack;        /* owner value of C-stack shim frames, -1 when none */
+	int32_t frame_executing;           /* <= 3.10: f_executing / f_state, a char */
+	int32_t frame_executing_value;     /* its value while the frame runs */
+	int32_t frame_size;                /* bytes to read to have every field above */
 
 	/* PyCodeObject */
-	int16_t code_filename;
-	int16_t code_name;
-	int16_t code_qualname;             /* >= 3.11 */
-	int16_t code_linetable;            /* bytes: co_lnotab (<= 3.9) or co_linetable */
-	int16_t code_firstlineno;          /* int */
-	int16_t code_argcount;             /* int, part of the cache validation */
-	int16_t code_code_adaptive;        /* >= 3.11: first code unit inside the object */
-	int16_t code_size;                 /* bytes to read to have every field above */
+	int32_t code_filename;
+	int32_t code_name;
+	int32_t code_qualname;             /* >= 3.11 */
+	int32_t code_linetable;            /* bytes: co_lnotab (<= 3.9) or co_linetable */
+	int32_t code_firstlineno;          /* int */
+	int32_t code_argcount;             /* int, part of the cache validation */
+	int32_t code_code_adaptive;        /* >= 3.11: first code unit inside the object */
+	int32_t code_size;                 /* bytes to read to have every field above */
 
 	/* PyUnicodeObject: PyASCIIObject then PyCompactUnicodeObject headers */
-	int16_t unicode_length;
-	int16_t unicode_state;
-	int16_t unicode_ascii_size;        /* data of compact ASCII strings starts here */
-	int16_t unicode_compact_size;      /* data of other compact strings starts here */
+	int32_t unicode_length;
+	int32_t unicode_state;
+	int32_t unicode_ascii_size;        /* data of compact ASCII strings starts here */
+	int32_t unicode_compact_size;      /* data of other compact strings starts here */
 	uint32_t unicode_kind_mask;        /* bits of the 32-bit state word */
 	uint32_t unicode_compact_mask;
 	uint32_t unicode_ascii_mask;
 
 	/* PyBytesObject */
-	int16_t bytes_size;
-	int16_t bytes_sval;
+	int32_t bytes_size;
+	int32_t bytes_sval;
 
 	/* PyObject */
-	int16_t object_type;
+	int32_t object_type;
 } py_offsets;
 
 /* Returns the table entry for major.minor, or NULL when the table has none. */
 const py_offsets *pyoffsets__for_version(int major, int minor);
+
+/* 3.13+: fills *out from the _Py_DebugOffsets the interpreter carries at the start of
+ * _PyRuntime (cookie, version and section sizes checked). table is the generated
+ * entry for the same version or NULL; it only supplies what the debug offsets lack.
+ * Returns 0, or -errno with *why set when they are absent or implausible. */
+int pydebug_offsets__read(uintptr_t runtime, int minor, const py_offsets *table,
+			  py_offsets *out, const char **why);
 
 #endif

@@ -16,6 +16,8 @@ typedef struct py_runtime {
 	const py_offsets *off;
 	int linetable_format;   /* enum lt_format */
 	bool lasti_in_units;    /* 3.10: f_lasti counts code units, not bytes */
+	uintptr_t code_tag_mask;/* 3.14: f_executable is a tagged _PyStackRef */
+	const char *offsets_source; /* "the built-in table" or "_Py_DebugOffsets" */
 } py_runtime;
 
 /* True when this process holds a CPython interpreter (libpython loaded or the
