@@ -54,9 +54,11 @@ static int self_start(fs_agent *a, const char **why)
 		*why = "out of memory";
 		return -ENOMEM;
 	}
-	fs_debug("CPython %d.%d.%d, _PyRuntime at %#lx, offsets from %s",
-		 st->rt.major, st->rt.minor, st->rt.micro, (unsigned long)st->rt.runtime,
+	fs_debug("CPython %d.%d.%d, offsets from %s", st->rt.major, st->rt.minor, st->rt.micro,
 		 st->rt.offsets_source);
+	if (a->settings.gil && !pyruntime__knows_gil(&st->rt))
+		fs_warn("FIL_PERF_SPY_GIL: the GIL holder of CPython %d.%d cannot be read; "
+			"keeping every thread's samples", st->rt.major, st->rt.minor);
 	a->backend_state = st;
 	return 0;
 }
@@ -121,7 +123,7 @@ static void self_sample(fs_agent *a)
 			continue;
 		if (!s->idle && t->tid && !procthreads__running(t->tid))
 			continue;
-		if (s->gil) {
+		if (s->gil && pyruntime__knows_gil(&st->rt)) {
 			if (!holder_interp || holder_interp != t->interp) {
 				holder_interp = t->interp;
 				holder = pyruntime__gil_holder(&st->rt, t->interp);

@@ -54,6 +54,14 @@ int pyruntime__find(py_runtime *rt, const char **why)
 			rt->offsets_source = "_Py_DebugOffsets";
 		}
 	}
+	/* 3.6 predates _PyRuntime: its interpreter list has an accessor instead */
+	if (!rt->runtime && rt->off && rt->minor == 6) {
+		rt->interpreters_head_fn = (uintptr_t (*)(void))dlsym(RTLD_DEFAULT, "PyInterpreterState_Head");
+		rt->is_initialized_fn = (int (*)(void))dlsym(RTLD_DEFAULT, "Py_IsInitialized");
+		rt->finalizing_var = (uintptr_t)dlsym(RTLD_DEFAULT, "_Py_Finalizing");
+		if (rt->interpreters_head_fn && rt->is_initialized_fn)
+			rt->runtime = 1; /* not an address: never read, only "found" */
+	}
 	if (!rt->runtime || !rt->off) {
 		snprintf(message, sizeof(message),
 			 "CPython %d.%d.%d is not supported by this build of filspy (%s)",
@@ -85,6 +93,8 @@ bool pyruntime__initialized(const py_runtime *rt)
 {
 	int v = 0;
 	uintptr_t head = 0;
+	if (rt->is_initialized_fn)
+		return rt->is_initialized_fn(); /* reads one static int, takes no lock */
 	if (rt->off->runtime_initialized != PY_NO_OFFSET)
 		return read_int(rt->runtime + rt->off->runtime_initialized, &v) == 0 && v;
 	/* a version known only by its debug offsets: an interpreter exists */
@@ -94,7 +104,18 @@ bool pyruntime__initialized(const py_runtime *rt)
 bool pyruntime__finalizing(const py_runtime *rt)
 {
 	uintptr_t v = 0;
+	if (rt->off->runtime_finalizing == PY_NO_OFFSET)
+		return rt->finalizing_var && memread__word(rt->finalizing_var, &v) == 0 && v;
 	return memread__word(rt->runtime + rt->off->runtime_finalizing, &v) == 0 && v;
+}
+
+uintptr_t pyruntime__interpreters_head(const py_runtime *rt)
+{
+	uintptr_t head = 0;
+	if (rt->interpreters_head_fn)
+		return rt->interpreters_head_fn(); /* returns a static pointer, takes no lock */
+	memread__word(rt->runtime + rt->off->runtime_interpreters_head, &head);
+	return head;
 }
 
 uintptr_t pyruntime__gil_holder(const py_runtime *rt, uintptr_t interp)
@@ -111,11 +132,20 @@ uintptr_t pyruntime__gil_holder(const py_runtime *rt, uintptr_t interp)
 		if (read_int(gil + o->runtime_gil_locked, &locked) < 0 ||
 		    memread__word(gil + o->runtime_gil_holder, &holder) < 0)
 			return 0;
-	} else {
+	} else if (o->interp_gil != PY_NO_OFFSET) {
 		if (memread__word(interp + o->interp_gil, &gil) < 0 ||
 		    read_int(gil + o->gil_locked, &locked) < 0 ||
 		    memread__word(gil + o->gil_holder, &holder) < 0)
 			return 0;
+	} else {
+		return 0; /* 3.6 keeps its GIL in statics no symbol names */
 	}
 	return locked ? holder : 0;
+}
+
+bool pyruntime__knows_gil(const py_runtime *rt)
+{
+	const py_offsets *o = rt->off;
+	return o->interp_gil_locked != PY_NO_OFFSET || o->runtime_gil_locked != PY_NO_OFFSET ||
+	       o->interp_gil != PY_NO_OFFSET;
 }

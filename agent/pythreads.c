@@ -74,11 +74,9 @@ int pythreads__list(const py_runtime *rt, py_thread *out, int max)
 	const py_offsets *o = rt->off;
 	unsigned char ts[TSTATE_BUF];
 	size_t ts_len = (size_t)o->tstate_size < sizeof(ts) ? (size_t)o->tstate_size : sizeof(ts);
-	uintptr_t interp = 0;
+	uintptr_t interp = pyruntime__interpreters_head(rt);
 	int n = 0;
 
-	if (memread__word(rt->runtime + o->runtime_interpreters_head, &interp) < 0)
-		return 0;
 	for (int i = 0; interp && i < MAX_INTERPRETERS && n < max; i++) {
 		uintptr_t tstate = 0;
 		if (memread__word(interp + o->interp_threads_head, &tstate) < 0)

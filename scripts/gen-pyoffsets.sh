@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Generates agent/pyoffsets_table.c from the headers of every installed CPython
-# (pyenv versions 3.8 and up) by compiling scripts/pyoffsets_probe.c against each.
+# (pyenv versions 3.6 and up) by compiling scripts/pyoffsets_probe.c against each.
 #   scripts/gen-pyoffsets.sh          rewrite the table
 #   scripts/gen-pyoffsets.sh --check  fail when the committed table disagrees with
 #                                     the headers of any interpreter installed here
@@ -15,7 +15,7 @@ entries=()
 for dir in $(ls -d "$root"/versions/3.* 2>/dev/null | sort -V); do
 	ver=$(basename "$dir")
 	minor=${ver#3.}; minor=${minor%%.*}
-	[ "$minor" -ge 8 ] || continue
+	[ "$minor" -ge 6 ] || continue
 	inc=$(ls -d "$dir"/include/python3.* 2>/dev/null | head -n 1)
 	[ -n "$inc" ] || { echo "gen-pyoffsets: $ver has no headers, skipped" >&2; continue; }
 	cc -w -I"$inc" -I"$inc/internal" -o "$tmp/probe-$ver" scripts/pyoffsets_probe.c

@@ -12,6 +12,8 @@
 #include <internal/pycore_interp.h>
 #elif PY_VERSION_HEX >= 0x03080000
 #include <internal/pycore_pystate.h>
+#elif PY_VERSION_HEX >= 0x03070000
+#include <internal/pystate.h>
 #endif
 #if PY_VERSION_HEX >= 0x030B0000
 #include <internal/pycore_frame.h>
@@ -47,6 +49,18 @@ int main(void)
 	F(major, PY_MAJOR_VERSION);
 	F(minor, PY_MINOR_VERSION);
 
+#if PY_VERSION_HEX < 0x03070000
+	/* 3.6 has no _PyRuntime: the interpreter list is reached through
+	 * PyInterpreterState_Head() and the flags through Py_IsInitialized() */
+	NONE(runtime_initialized);
+	NONE(runtime_finalizing);
+	NONE(runtime_interpreters_head);
+	NONE(runtime_gil_locked);
+	NONE(runtime_gil_holder);
+	NONE(interp_gil);
+	NONE(gil_locked);
+	NONE(gil_holder);
+#else
 	F(runtime_initialized, offsetof(_PyRuntimeState, initialized));
 #if PY_VERSION_HEX >= 0x03090000
 	F(runtime_finalizing, offsetof(_PyRuntimeState, _finalizing));
@@ -67,6 +81,7 @@ int main(void)
 	F(gil_locked, offsetof(struct _gil_runtime_state, locked));
 	F(gil_holder, offsetof(struct _gil_runtime_state, last_holder));
 #endif
+#endif /* >= 3.7 */
 	NONE(interp_gil_locked);
 	NONE(interp_gil_holder);
 	F(interp_next, offsetof(PyInterpreterState, next));

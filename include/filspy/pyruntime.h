@@ -18,6 +18,10 @@ typedef struct py_runtime {
 	bool lasti_in_units;    /* 3.10: f_lasti counts code units, not bytes */
 	uintptr_t code_tag_mask;/* 3.14: f_executable is a tagged _PyStackRef */
 	const char *offsets_source; /* "the built-in table" or "_Py_DebugOffsets" */
+	/* 3.6 only: accessors where later versions have _PyRuntime fields */
+	uintptr_t (*interpreters_head_fn)(void);
+	int (*is_initialized_fn)(void);
+	uintptr_t finalizing_var;
 } py_runtime;
 
 /* True when this process holds a CPython interpreter (libpython loaded or the
@@ -32,6 +36,12 @@ int pyruntime__find(py_runtime *rt, const char **why);
 /* Reads the runtime's flags. Both return false when the memory cannot be read. */
 bool pyruntime__initialized(const py_runtime *rt);
 bool pyruntime__finalizing(const py_runtime *rt);
+
+/* The first interpreter of the list, 0 when none or unreadable. */
+uintptr_t pyruntime__interpreters_head(const py_runtime *rt);
+
+/* True when the GIL holder can be known for this version. */
+bool pyruntime__knows_gil(const py_runtime *rt);
 
 /* The GIL holder (a PyThreadState address) of the interpreter at interp, or 0 when
  * the GIL is free or unknown. */
