@@ -1,0 +1,94 @@
+"""Every installed CPython from 3.6 up (pyenv) and Debian's static 3.11: shares,
+deep stacks, names, coroutines, sub-interpreters."""
+import json
+import subprocess
+import xml.dom.minidom
+
+import pytest
+
+from conftest import (PROGRAMS, agent_env, frame_function, function_shares, interpreter_params,
+                      parse_folded)
+
+ALL = interpreter_params(range(6, 14))
+
+
+def version_of(python):
+    out = subprocess.run([python, "-c", "import sys; print(sys.version_info[1])"],
+                         capture_output=True, text=True, check=True).stdout
+    return int(out)
+
+
+@pytest.mark.parametrize("python", ALL)
+def test_shares_within_two_points(python, profiled):
+    r = profiled([python, PROGRAMS / "shares.py", "3"])
+    assert r.returncode == 0, r.stderr
+    truth = json.loads(r.stdout)
+    shares, total = function_shares(parse_folded(r.raw()), list(truth))
+    assert total >= 250, r.stderr
+    for name, share in truth.items():
+        print(f"{python} {name}: truth {share:.3f} profile {shares[name]:.3f}")
+        assert abs(shares[name] - share) <= 0.02, (name, share, shares[name])
+
+
+@pytest.mark.parametrize("python", ALL)
+def test_1500_deep_recursion_is_kept_whole(python, profiled):
+    r = profiled([python, PROGRAMS / "deep.py"], FIL_PERF_SPY_OUTPUT="raw")
+    assert r.returncode == 0 and r.stdout == "deep done\n", r.stderr
+    stacks = parse_folded(r.raw())
+    deep = {s: n for s, n in stacks.items()
+            if sum(frame_function(f) == "recurse" for f in s) == 1500}
+    assert sum(deep.values()) >= 50, sorted((len(s), n) for s, n in stacks.items())[-5:]
+    for s in deep:
+        assert frame_function(s[0]) == "<module>" and "[truncated]" not in s
+
+
+@pytest.mark.parametrize("python", ALL)
+def test_non_ascii_lambda_comprehension_names(python, profiled):
+    r = profiled([python, PROGRAMS / "names.py"])
+    assert r.returncode == 0 and r.stdout == "names done\n", r.stderr
+    raw = r.raw()
+    minor = version_of(python)
+    qual = minor >= 11  # qualified names from 3.11
+    expected = ["naïve_café (names.py:", "函数_二 (names.py:", "𠀀_four (names.py:",
+                ("Ünïcode.méthode" if qual else "méthode") + " (names.py:", "<lambda> (names.py:"]
+    if minor < 12:  # 3.12 inlines comprehensions (PEP 709)
+        expected.append(("comprehension.<locals>.<listcomp>" if qual else "<listcomp>") + " (names.py:")
+    for name in expected:
+        assert name in raw, f"{name!r} missing from:\n{raw}"
+    svg = (r.outdir / "x-pyspy.svg").read_text(encoding="utf-8")
+    xml.dom.minidom.parseString(svg.encode())
+    assert "&lt;lambda&gt;" in svg and "<lambda>" not in svg
+    assert "函数_二" in svg and "𠀀_four" in svg
+
+
+@pytest.mark.parametrize("python", ALL)
+def test_coroutine_frames_are_present(python, profiled):
+    if version_of(python) < 7:
+        pytest.skip("asyncio.run needs 3.7")
+    r = profiled([python, PROGRAMS / "coroutines.py"], FIL_PERF_SPY_OUTPUT="raw")
+    assert r.returncode == 0, r.stderr
+    stacks = parse_folded(r.raw())
+    crunch = sum(n for s, n in stacks.items() if frame_function(s[-1]) == "crunch")
+    assert crunch >= 60, r.raw()
+    assert any("orchestrate" in " ".join(s) or "run" in " ".join(s) for s in stacks)
+
+
+@pytest.mark.parametrize("python", ALL)
+def test_sub_interpreter_frames_are_sampled(python, profiled):
+    if version_of(python) < 8:
+        pytest.skip("sub-interpreters are exposed to Python from 3.8 (_xxsubinterpreters)")
+    r = profiled([python, PROGRAMS / "subinterp.py"], FIL_PERF_SPY_OUTPUT="raw")
+    assert r.returncode == 0 and r.stdout == "subinterpreter done\n", r.stderr
+    stacks = parse_folded(r.raw())
+    sub = sum(n for s, n in stacks.items() if frame_function(s[-1]) == "sub_spin")
+    assert sub >= 50, r.raw()
+
+
+def test_313_reads_its_own_debug_offsets(profiled):
+    from conftest import pyenv_python
+    python = pyenv_python(13)
+    if not python:
+        pytest.skip("pyenv CPython 3.13 is not installed")
+    r = profiled([python, PROGRAMS / "exits.py", "return"], FIL_PERF_SPY_DEBUG=1)
+    assert r.returncode == 0
+    assert "offsets from _Py_DebugOffsets" in r.stderr, r.stderr
