@@ -75,6 +75,7 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c agent/%.c $(HEADERS)
 
 deps:
 	$(Q)scripts/install-deps.sh
+	$(Q)scripts/install-pypi-tools.sh
 
 unit-test: $(UNIT_BINS)
 	$(Q)scripts/run-unit-tests.sh $(UNIT_BINS)
@@ -86,7 +87,12 @@ fuzz: $(FUZZ_BINS)
 check-offsets:
 	$(Q)scripts/gen-pyoffsets.sh --check
 
-system-test: all asan
+HELPERS := $(BUILD)/tests/no_ptrace
+$(BUILD)/tests/no_ptrace: tests/helpers/no_ptrace.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -O2 -Wall -o $@ $<
+
+system-test: all asan $(HELPERS)
 	$(Q)$(PYTHON_FOR_TESTS) -m pytest -q -ra tests/system
 
 test: deps

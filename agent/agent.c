@@ -110,15 +110,11 @@ static bool mark_activation(void)
 static int check_unsupported(void)
 {
 	fs_settings *s = &agent.settings;
-	if (s->backend == FS_BACKEND_BPF || s->backend == FS_BACKEND_PYSPY) {
-		fs_error("backend %s was asked for (FIL_PERF_SPY_BACKEND) but this build has only "
-			 "the self backend; no profile will be written",
-			 s->backend == FS_BACKEND_BPF ? "bpf" : "pyspy");
+	if (s->backend == FS_BACKEND_BPF) {
+		fs_error("backend bpf (FIL_PERF_SPY_BACKEND) is not in this build yet; no profile "
+			 "will be written");
 		return -1;
 	}
-	if (s->native)
-		fs_warn("FIL_PERF_SPY_NATIVE: the self backend sees Python frames only; "
-			"native frames are left out");
 	if (s->mode == FS_MODE_TOP)
 		fs_warn("FIL_PERF_SPY_MODE=top is not available in this build; recording");
 	if (s->formats & (FS_FORMAT_SPEEDSCOPE | FS_FORMAT_PPROF))
@@ -144,7 +140,7 @@ void agent__start(void)
 		fs_error("out of memory; not profiling");
 		return;
 	}
-	agent.backend = &backend_self;
+	agent.backend = NULL;
 	agent.ticks = 0;
 	agent.sampled_s = 0;
 	__atomic_store_n(&agent.state, FS_STATE_RUNNING, __ATOMIC_SEQ_CST);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "filspy/profile.h"
+#include "filspy/pyruntime.h"
 #include "filspy/settings.h"
 
 /* The session's life, in one word the exit paths can wait on with a futex. */
@@ -27,12 +28,17 @@ typedef struct fs_backend {
 	/* Prepares sampling once the interpreter is initialised. Returns 0, or -errno
 	 * with *why set to a sentence for the user. */
 	int (*start)(struct fs_agent *a, const char **why);
-	/* Takes one sample of every thread into a->profile. */
+	/* Takes one sample of every thread into a->profile; NULL when the backend
+	 * samples by itself (the sampler then only watches it). */
 	void (*sample)(struct fs_agent *a);
+	/* NULL or false when the backend died on its way, with *why set. */
+	bool (*alive)(struct fs_agent *a, const char **why);
+	/* Ends sampling and leaves every sample in a->profile. */
 	void (*stop)(struct fs_agent *a);
 } fs_backend;
 
 extern const fs_backend backend_self;
+extern const fs_backend backend_pyspy;
 
 typedef struct fs_agent {
 	fs_settings settings;
@@ -42,6 +48,9 @@ typedef struct fs_agent {
 	char title[512];              /* the command line, for the flamegraph title */
 	char label[FS_LABEL_MAX + 16];
 	char output_dir[4096];        /* absolute: the program may chdir */
+	py_runtime rt;                /* the interpreter, found by the sampler thread */
+	bool rt_found;
+	const char *rt_why;           /* why not, when !rt_found */
 	const fs_backend *backend;
 	void *backend_state;
 	fs_profile *profile;

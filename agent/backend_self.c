@@ -11,7 +11,6 @@
 
 #define MAX_THREADS 1024
 #define MAX_DEPTH 4096
-#define INIT_POLL_NS 1000000L
 #define WALK_ATTEMPTS 3
 
 #define KEY_TRUNCATED 0xfffffffffffffffeULL
@@ -34,20 +33,15 @@ static int self_start(fs_agent *a, const char **why)
 		*why = "out of memory";
 		return -ENOMEM;
 	}
-	int err = pyruntime__find(&st->rt, why);
-	if (err < 0) {
+	if (!a->rt_found) {
 		free(st);
-		return err;
+		*why = a->rt_why;
+		return -ENOTSUP;
 	}
-	/* the interpreter's structures mean nothing before Py_Initialize is done */
-	while (!pyruntime__initialized(&st->rt)) {
-		if (__atomic_load_n(&a->state, __ATOMIC_SEQ_CST) != FS_STATE_RUNNING) {
-			free(st);
-			*why = "the program ended before the interpreter was initialised";
-			return -ECANCELED;
-		}
-		futex__wait(&a->state, FS_STATE_RUNNING, INIT_POLL_NS);
-	}
+	st->rt = a->rt;
+	if (a->settings.native)
+		fs_warn("FIL_PERF_SPY_NATIVE: the self backend sees Python frames only; "
+			"native frames are left out (the pyspy backend has them)");
 	st->cache = symcache__new(&st->rt);
 	if (!st->cache) {
 		free(st);

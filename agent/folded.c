@@ -77,11 +77,12 @@ int folded__read(fs_profile *p, FILE *f, long *bad_line)
 		char *end;
 		errno = 0;
 		unsigned long long count = space ? strtoull(space + 1, &end, 10) : 0;
-		if (!space || space == line || !space[1] || *end || errno || count == 0 ||
-		    space[1] == '-') {
+		if (!space || !space[1] || *end || errno || count == 0 || space[1] == '-') {
 			err = -EINVAL;
 			break;
 		}
+		if (space == line)
+			continue; /* py-spy writes " N" for threads caught without a frame */
 		*space = 0;
 		if (line[0] == ';' || space[-1] == ';' || strstr(line, ";;")) {
 			err = -EINVAL; /* an empty frame */

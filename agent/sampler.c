@@ -2,6 +2,7 @@
  * jitter, keeps a checkpoint, and writes the files when an exit path asks. */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "agent.h"
@@ -46,15 +47,18 @@ static void finish(fs_agent *a)
 	futex__wake(&a->state);
 }
 
+#define WATCH_INTERVAL_NS 100000000LL /* backends that sample by themselves */
+
 static void sample_loop(fs_agent *a)
 {
 	const fs_settings *s = &a->settings;
-	const int64_t interval = 1000000000LL / s->rate_hz;
+	const int64_t interval = a->backend->sample ? 1000000000LL / s->rate_hz : WATCH_INTERVAL_NS;
 	const int64_t start = now_ns();
 	const int64_t stop_at = s->duration_s > 0 ? start + (int64_t)(s->duration_s * 1e9) : INT64_MAX;
 	int64_t next = start, last_checkpoint = start;
 	uint64_t checkpointed = 0, rng = (uint64_t)start ^ ((uint64_t)a->pid << 32) ^ 0x9e3779b97f4a7c15ULL;
 	bool warned = false;
+	const char *why;
 
 	while (running(a)) {
 		int64_t t = now_ns();
@@ -63,9 +67,21 @@ static void sample_loop(fs_agent *a)
 				s->duration_s);
 			break;
 		}
-		if (a->backend->sample)
+		if (a->backend->alive && !a->backend->alive(a, &why)) {
+			fs_warn("%s; going on with the self backend", why);
+			a->backend->stop(a);
+			if (backend_self.start(a, &why) < 0) {
+				fs_error("the self backend cannot start either: %s", why);
+				break;
+			}
+			a->backend = &backend_self;
+			sample_loop(a);
+			return;
+		}
+		if (a->backend->sample) {
 			a->backend->sample(a);
-		a->ticks++;
+			a->ticks++;
+		}
 		t = now_ns();
 		a->sampled_s = (double)(t - start) / 1e9;
 
@@ -75,7 +91,7 @@ static void sample_loop(fs_agent *a)
 			checkpointed = profile__samples(a->profile);
 			last_checkpoint = now_ns();
 		}
-		if (!warned && t - start >= RATE_CHECK_AFTER_NS &&
+		if (!warned && a->backend->sample && t - start >= RATE_CHECK_AFTER_NS &&
 		    (double)a->ticks < 0.9 * s->rate_hz * ((double)(t - start) / 1e9)) {
 			fs_warn("sampling falls behind: asked for %d Hz, getting %.0f Hz",
 				s->rate_hz, (double)a->ticks / ((double)(t - start) / 1e9));
@@ -90,17 +106,70 @@ static void sample_loop(fs_agent *a)
 	}
 }
 
+/* Finds the interpreter and waits until it is initialised. Returns false when the
+ * program ended first (it then ran no Python worth a profile). */
+static bool wait_for_python(fs_agent *a)
+{
+	a->rt_found = pyruntime__find(&a->rt, &a->rt_why) == 0;
+	for (int64_t waited = 0;; waited += INIT_POLL_NS) {
+		if (!running(a))
+			return false;
+		if (a->rt_found ? pyruntime__initialized(&a->rt) : waited >= 200 * INIT_POLL_NS)
+			return true;
+		futex__wait(&a->state, FS_STATE_RUNNING, INIT_POLL_NS);
+	}
+}
+
+/* Starts the forced backend, or the first of bpf, pyspy, self that works, and says
+ * on stderr which one and why the others were passed over. */
+static bool choose_backend(fs_agent *a)
+{
+	static const struct {
+		enum fs_backend_choice choice;
+		const fs_backend *backend;
+	} order[] = {
+		{ FS_BACKEND_BPF, NULL },
+		{ FS_BACKEND_PYSPY, &backend_pyspy },
+		{ FS_BACKEND_SELF, &backend_self },
+	};
+	static const char *const names[] = { "auto", "bpf", "pyspy", "self" };
+	enum fs_backend_choice forced = a->settings.backend;
+	char passed[1024] = "";
+	size_t at = 0;
+	const char *why = NULL;
+
+	for (size_t i = 0; i < sizeof(order) / sizeof(*order); i++) {
+		if (forced != FS_BACKEND_AUTO && forced != order[i].choice)
+			continue;
+		a->backend = order[i].backend;
+		int err = a->backend ? a->backend->start(a, &why) : -ENOTSUP;
+		if (!a->backend)
+			why = "not in this build yet";
+		if (err == 0) {
+			if (forced == FS_BACKEND_AUTO && at)
+				fs_info("using the %s backend (passed over: %s)", a->backend->name, passed);
+			return true;
+		}
+		if (forced != FS_BACKEND_AUTO) {
+			fs_error("backend %s (FIL_PERF_SPY_BACKEND) cannot start: %s; no profile "
+				 "will be written", names[forced], why);
+			return false;
+		}
+		at += (size_t)snprintf(passed + at, at < sizeof(passed) ? sizeof(passed) - at : 0,
+				       "%s%s: %s", at ? "; " : "", names[order[i].choice], why);
+		if (at >= sizeof(passed))
+			at = sizeof(passed) - 1;
+	}
+	fs_error("no backend can profile this process (%s); no profile will be written", passed);
+	return false;
+}
+
 void *sampler__main(void *arg)
 {
 	fs_agent *a = arg;
-	const char *why = NULL;
 
-	int err = a->backend->start(a, &why);
-	if (err < 0) {
-		/* a program that ends before its interpreter is up ran no Python: no files */
-		if (err != -ECANCELED)
-			fs_error("%s; no profile will be written",
-				 why ? why : "the backend could not start");
+	if (!wait_for_python(a) || !choose_backend(a)) {
+		a->backend = NULL;
 		finish(a);
 		return NULL;
 	}
@@ -110,13 +179,12 @@ void *sampler__main(void *arg)
 	fs_info("profiling %s (pid %d) with the %s backend at %d Hz into %s/%s-pyspy.*",
 		a->program, a->pid, a->backend->name, a->settings.rate_hz, a->output_dir, a->label);
 	sample_loop(a);
+	a->backend->stop(a);
 	/* sampling ended early (duration, finalisation): wait for the exit path */
 	while (running(a))
 		sleep_until(a, now_ns() + 1000000000LL);
 	outputs__write(a, true);
 	outputs__remove_checkpoint(a);
-	if (a->backend->stop)
-		a->backend->stop(a);
 	procthreads__forget();
 	finish(a);
 	return NULL;

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
 	build-essential clang llvm libclang-rt-14-dev  # compilers, sanitizers, libFuzzer
 	libcriterion-dev pkg-config                     # unit tests
-	python3 python3-pytest                          # system tests
+	python3 python3-pytest python3-pip             # system tests, PyPI tools
 	graphviz valgrind libcap2-bin util-linux procps # real programs the tests run
 )
 

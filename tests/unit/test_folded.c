@@ -54,6 +54,8 @@ Test(folded, round_trip_and_duplicates_summed)
 	long bad;
 	cr_assert_eq(read_text(p, text, &bad), 0);
 	cr_assert_eq(profile__samples(p), 8);
+	cr_assert_eq(read_text(p, " 3\n", &bad), 0, "py-spy's frameless samples are skipped");
+	cr_assert_eq(profile__samples(p), 8);
 	char *raw = raw_of(p);
 	cr_assert(strstr(raw, "<module> (a.py:1);f (a.py:3) 6\n"), "%s", raw);
 	cr_assert(strstr(raw, "<module> (a.py:1);g (b.py:9) 2\n"), "%s", raw);
@@ -64,7 +66,7 @@ Test(folded, round_trip_and_duplicates_summed)
 Test(folded, bad_lines_are_named)
 {
 	const char *cases[] = { "a;b 1\nno count here\n", "a;b 1\na;b -3\n", "a;b 1\na;;b 2\n",
-				"a;b 1\n 4\n", "a;b 1\na;b 0\n", "a;b 1\na;b 12x\n" };
+				"a;b 1\n;b 4\n", "a;b 1\na;b 0\n", "a;b 1\na;b 12x\n" };
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		fs_profile *p = profile__new(0);
 		long bad = 0;
