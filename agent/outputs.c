@@ -50,17 +50,33 @@ static int write_raw(fs_agent *a, FILE *f)
 	return out_raw__write(a->profile, f);
 }
 
-static int write_svg(fs_agent *a, FILE *f)
+static fs_profile_meta meta_of(const fs_agent *a)
 {
-	char backend[64];
-	snprintf(backend, sizeof(backend), "%s", a->backend ? a->backend->name : "");
-	fs_profile_meta meta = {
+	return (fs_profile_meta){
 		.title = a->title,
-		.backend = backend,
+		.backend = a->backend ? a->backend->name : "",
 		.rate_hz = a->settings.rate_hz,
 		.duration_s = a->sampled_s,
+		.pid = a->pid,
 	};
+}
+
+static int write_svg(fs_agent *a, FILE *f)
+{
+	fs_profile_meta meta = meta_of(a);
 	return out_svg__write(a->profile, &meta, f);
+}
+
+static int write_speedscope(fs_agent *a, FILE *f)
+{
+	fs_profile_meta meta = meta_of(a);
+	return out_speedscope__write(a->profile, &meta, f);
+}
+
+static int write_pprof(fs_agent *a, FILE *f)
+{
+	fs_profile_meta meta = meta_of(a);
+	return out_pprof__write(a->profile, &meta, f);
 }
 
 /* Writes path through a temporary file in the same directory and a rename, so a
@@ -103,6 +119,8 @@ void outputs__write(fs_agent *a, bool final)
 	} formats[] = {
 		{ FS_FORMAT_SVG, "-pyspy.svg", write_svg },
 		{ FS_FORMAT_RAW, "-pyspy.txt", write_raw },
+		{ FS_FORMAT_SPEEDSCOPE, "-pyspy.speedscope.json", write_speedscope },
+		{ FS_FORMAT_PPROF, "-pyspy.pb.gz", write_pprof },
 	};
 	char path[4200];
 

@@ -13,6 +13,7 @@ typedef struct fs_profile_meta {
 	const char *backend;  /* "self", "bpf", "pyspy" */
 	int rate_hz;
 	double duration_s;
+	int pid;              /* the profiled process, 0 when unknown */
 } fs_profile_meta;
 
 /* Folded stacks as py-spy writes them: "frame;frame COUNT\n", root first,
@@ -21,5 +22,14 @@ int out_raw__write(fs_profile *p, FILE *f);
 
 /* Self-contained interactive flamegraph. Returns 0, or -errno on a write error. */
 int out_svg__write(fs_profile *p, const fs_profile_meta *meta, FILE *f);
+
+/* speedscope's file format: one sampled profile per thread (top-level
+ * "thread (TID): NAME" frames), else one for the process; weights in seconds.
+ * Returns 0, or -errno. */
+int out_speedscope__write(fs_profile *p, const fs_profile_meta *meta, FILE *f);
+
+/* gzip-compressed perftools.profiles.Profile with samples/count and
+ * cpu/nanoseconds. Returns 0, or -errno. */
+int out_pprof__write(fs_profile *p, const fs_profile_meta *meta, FILE *f);
 
 #endif
