@@ -59,6 +59,7 @@ typedef struct fs_agent {
 	struct timespec started;      /* CLOCK_MONOTONIC when sampling began */
 	double sampled_s;             /* how long sampling ran */
 	uint64_t ticks;               /* sampling rounds taken */
+	uint64_t sampling_ns;         /* time spent in them */
 } fs_agent;
 
 extern fs_agent agent;

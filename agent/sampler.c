@@ -81,6 +81,7 @@ static void sample_loop(fs_agent *a)
 		if (a->backend->sample) {
 			a->backend->sample(a);
 			a->ticks++;
+			a->sampling_ns += (uint64_t)(now_ns() - t);
 		}
 		t = now_ns();
 		a->sampled_s = (double)(t - start) / 1e9;
@@ -179,6 +180,9 @@ void *sampler__main(void *arg)
 	fs_info("profiling %s (pid %d) with the %s backend at %d Hz into %s/%s-pyspy.*",
 		a->program, a->pid, a->backend->name, a->settings.rate_hz, a->output_dir, a->label);
 	sample_loop(a);
+	if (a->ticks)
+		fs_debug("%llu sampling rounds, %.1f us each on average",
+			 (unsigned long long)a->ticks, (double)a->sampling_ns / 1e3 / (double)a->ticks);
 	a->backend->stop(a);
 	/* sampling ended early (duration, finalisation): wait for the exit path */
 	while (running(a))
