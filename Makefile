@@ -72,7 +72,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(AGENT_OBJS) $(HEADERS)
 # tests/fuzz/fuzz_X.c fuzzes agent/X.c alone.
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c agent/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(Q)$(CLANG) $(BASE_CFLAGS) -O1 -g -Iagent -fsanitize=fuzzer,address,undefined -o $@ $< agent/$*.c
+	$(Q)$(CLANG) $(BASE_CFLAGS) -O1 -g -Iagent -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -o $@ $< agent/$*.c
 
 deps:
 	$(Q)scripts/install-deps.sh
