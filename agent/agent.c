@@ -120,14 +120,21 @@ static int check_unsupported(void)
 	return 0;
 }
 
-static void set_output_dir(void)
+/* Makes the output directory absolute now: the program may chdir later. */
+static int set_output_dir(void)
 {
 	const char *dir = agent.settings.output_dir;
 	char cwd[2048];
+	int n;
 	if (dir[0] == '/' || !getcwd(cwd, sizeof(cwd)))
-		snprintf(agent.output_dir, sizeof(agent.output_dir), "%s", dir);
+		n = snprintf(agent.output_dir, sizeof(agent.output_dir), "%s", dir);
 	else
-		snprintf(agent.output_dir, sizeof(agent.output_dir), "%s/%s", cwd, dir);
+		n = snprintf(agent.output_dir, sizeof(agent.output_dir), "%s/%s", cwd, dir);
+	if (n < 0 || (size_t)n >= sizeof(agent.output_dir) - FS_LABEL_MAX - 64) {
+		fs_error("FIL_PERF_OUTPUT_DIR is too long; not profiling");
+		return -1;
+	}
+	return 0;
 }
 
 void agent__start(void)
@@ -231,8 +238,7 @@ __attribute__((constructor)) static void filspy_init(int argc, char **argv, char
 	agent.pid = getpid();
 	make_title(argc, argv, agent.title, sizeof(agent.title));
 	choose_label(mark_activation());
-	set_output_dir();
-	if (check_unsupported() < 0 || outputs__prepare_dir(&agent) < 0)
+	if (set_output_dir() < 0 || check_unsupported() < 0 || outputs__prepare_dir(&agent) < 0)
 		return;
 	exit_hooks__install();
 	agent__start();

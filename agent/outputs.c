@@ -105,9 +105,11 @@ static int write_atomically(fs_agent *a, const char *path, writer_fn writer)
 	return err;
 }
 
+/* The directory's length was checked at start-up (set_output_dir): this fits. */
 static void path_for(const fs_agent *a, const char *suffix, char *out, size_t size)
 {
-	snprintf(out, size, "%s/%s%s", a->output_dir, a->label, suffix);
+	if (snprintf(out, size, "%s/%s%s", a->output_dir, a->label, suffix) >= (int)size)
+		out[0] = 0;
 }
 
 void outputs__write(fs_agent *a, bool final)

@@ -54,7 +54,8 @@ static int find_library(char *out, size_t size)
 		*slash = 0;
 	static const char *const candidates[] = { "%s/libfilspy.so", "%s/../lib/libfilspy.so" };
 	for (size_t i = 0; i < 2; i++) {
-		snprintf(out, size, candidates[i], exe);
+		if (snprintf(out, size, candidates[i], exe) >= (int)size)
+			continue;
 		if (access(out, R_OK) == 0) {
 			char *real = realpath(out, NULL);
 			if (real) {
