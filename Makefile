@@ -52,7 +52,7 @@ $(BUILD)/libfilspy.so: $(AGENT_OBJS) agent/exports.map
 
 $(BUILD)/filspy: $(LOADER_OBJS) $(SHARED_WITH_LOADER)
 	$(if $(Q),@echo "  LD      $@")
-	$(Q)$(CC) -o $@ $^
+	$(Q)$(CC) -o $@ $^ -lm
 
 # Same agent with AddressSanitizer and UndefinedBehaviorSanitizer, for the tests.
 $(BUILD)/asan/%.o: %.c $(HEADERS)

@@ -128,15 +128,19 @@ static int max_depth(fs_profile *p, double scale)
 }
 
 static void put_frame(FILE *f, fs_profile *p, const struct item *it, const char *name_override,
-		      double scale, int height, uint64_t total)
+		      double scale, int height, uint64_t total, const fs_profile_meta *meta)
 {
 	const fs_node *node = profile__node(p, it->node);
 	const fs_frame *fr = it->node == FS_ROOT_NODE ? NULL : profile__frame(p, node->frame);
 	double x = PAD + (double)it->x * scale, w = (double)node->total * scale;
 	int y = height - BOTTOM - (it->depth + 1) * FRAME_H;
 	int r = 200, g = 200, b = 200;
-	if (fr)
+	if (meta && meta->node_rgb) {
+		uint32_t rgb = meta->node_rgb[it->node];
+		r = (int)(rgb >> 16), g = (int)((rgb >> 8) & 0xff), b = (int)(rgb & 0xff);
+	} else if (fr) {
 		colour(fr, &r, &g, &b);
+	}
 	fprintf(f, "<g class=\"frame\" data-x=\"%llu\" data-w=\"%llu\" data-d=\"%d\" data-name=\"",
 		(unsigned long long)it->x, (unsigned long long)node->total, it->depth);
 	if (fr)
@@ -148,8 +152,11 @@ static void put_frame(FILE *f, fs_profile *p, const struct item *it, const char 
 		put_name(f, fr);
 	else
 		put_xml(f, name_override, -1);
-	fprintf(f, " (%llu sample%s, %.2f%%)</title>", (unsigned long long)node->total,
+	fprintf(f, " (%llu sample%s, %.2f%%", (unsigned long long)node->total,
 		node->total == 1 ? "" : "s", total ? 100.0 * (double)node->total / (double)total : 0.0);
+	if (meta && meta->node_delta)
+		fprintf(f, ", %+.2f points", meta->node_delta[it->node]);
+	fputs(")</title>", f);
 	fprintf(f, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"rgb(%d,%d,%d)\" "
 		   "rx=\"2\" ry=\"2\"/>", x, y, w, FRAME_H - 1, r, g, b);
 	fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">", x + 3, y + FRAME_H - 4.5);
@@ -238,7 +245,7 @@ int out_svg__write(fs_profile *p, const fs_profile_meta *meta, FILE *f)
 	stack[n++] = (struct item){ FS_ROOT_NODE, 0, 0 };
 	while (n) {
 		struct item it = stack[--n];
-		put_frame(f, p, &it, "all", scale, height, total);
+		put_frame(f, p, &it, "all", scale, height, total, meta);
 		const fs_node_id *kids;
 		size_t k = profile__children(p, it.node, &kids);
 		/* children sit side by side from the parent's left edge (its own samples

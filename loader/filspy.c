@@ -10,6 +10,7 @@
 
 #include "filspy/log.h"
 #include "filspy/settings.h"
+#include "diff.h"
 #include "report.h"
 
 #define EXIT_USAGE 2
@@ -19,6 +20,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: filspy run [OPTIONS] [--] COMMAND [ARGS...]\n"
 		   "       perf-pyspy [OPTIONS] [--] COMMAND [ARGS...]\n"
 		   "       filspy report IN -f svg|raw|speedscope|pprof -o OUT\n"
+		   "       filspy diff BEFORE AFTER -o DIFF.svg [--top N]\n"
 		   "       filspy --version | --help\n\n"
 		   "Profiles every Python process COMMAND starts and writes a flamegraph to\n"
 		   "OUTPUT_DIR/LABEL-pyspy.svg when it ends. Each option sets the environment\n"
@@ -180,7 +182,9 @@ int main(int argc, char **argv)
 		return run(argc, argv, 2);
 	if (!strcmp(sub, "report"))
 		return report__main(argc - 1, argv + 1);
-	static const char *const later[] = { "attach", "top", "dump", "diff", "doctor" };
+	if (!strcmp(sub, "diff"))
+		return diff__main(argc - 1, argv + 1);
+	static const char *const later[] = { "attach", "top", "dump", "doctor" };
 	for (size_t i = 0; i < sizeof(later) / sizeof(*later); i++) {
 		if (!strcmp(sub, later[i])) {
 			fs_error("'filspy %s' is not available in this build yet", sub);

@@ -14,6 +14,10 @@ typedef struct fs_profile_meta {
 	int rate_hz;
 	double duration_s;
 	int pid;              /* the profiled process, 0 when unknown */
+	/* differential flamegraphs: per node id, a colour (0xRRGGBB) and a change in
+	 * percentage points shown in the title; NULL for an ordinary flamegraph */
+	const uint32_t *node_rgb;
+	const double *node_delta;
 } fs_profile_meta;
 
 /* Folded stacks as py-spy writes them: "frame;frame COUNT\n", root first,

@@ -120,3 +120,37 @@ def test_report_refuses_corrupt_input(content, line, tmp_path):
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1 and r.stderr.startswith(f"filspy: {bad}:{line}:"), r.stderr
     assert not out.exists() and list(tmp_path.iterdir()) == [bad]
+
+
+def test_diff_colours_growth_red_and_prints_regressions(tmp_path):
+    before, after = tmp_path / "before.txt", tmp_path / "after.txt"
+    before.write_text("main (app.py:1);parse (app.py:5) 50\nmain (app.py:1);render (app.py:9) 50\n")
+    after.write_text("main (app.py:1);parse (app.py:5) 80\nmain (app.py:1);render (app.py:9) 20\n")
+    out = tmp_path / "diff.svg"
+    r = subprocess.run([FILSPY, "diff", before, after, "-o", out], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert "grew most" in lines[0] and "+30.00" in lines[1] and lines[1].endswith("parse")
+    svg = out.read_text()
+    import xml.dom.minidom
+    doc = xml.dom.minidom.parseString(svg.encode())
+    fills = {}
+    for g in doc.getElementsByTagName("g"):
+        if g.getAttribute("class") == "frame":
+            name = g.getAttribute("data-name").split(" (")[0]
+            fills[name] = g.getElementsByTagName("rect")[0].getAttribute("fill")
+    r_, g_, b_ = map(int, fills["parse"][4:-1].split(","))
+    assert r_ == 255 and b_ < 255, fills
+    r_, g_, b_ = map(int, fills["render"][4:-1].split(","))
+    assert b_ == 255 and r_ < 255, fills
+    assert "+30.00 points" in svg and "-30.00 points" in svg
+
+
+def test_diff_refuses_corrupt_input(tmp_path):
+    good, bad = tmp_path / "good.txt", tmp_path / "bad.txt"
+    good.write_text("a;b 1\n")
+    bad.write_text("a;b 1\ngarbage\n")
+    out = tmp_path / "diff.svg"
+    r = subprocess.run([FILSPY, "diff", good, bad, "-o", out], capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.startswith(f"filspy: {bad}:2:")
+    assert not out.exists()
