@@ -108,7 +108,12 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/demo.sh
 
-bench: all
+$(BUILD)/bench/write_formats: bench/write_formats.c $(SHARED_WITH_LOADER)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -Iagent -o $@ $^
+
+bench: all $(BUILD)/bench/write_formats
+	$(Q)$(BUILD)/bench/write_formats
 	$(Q)$(PYTHON_FOR_TESTS) bench/overhead.py
 
 install: all

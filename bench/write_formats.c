@@ -1,0 +1,75 @@
+/* Benchmark: writing every format for a large profile (100k distinct stacks,
+ * 1M samples) must take under a second. Prints one line per format and the sum. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "filspy/profile.h"
+#include "filspy/writers.h"
+
+#define STACKS 100000
+#define SAMPLES 1000000
+#define DEPTH 20
+#define FUNCTIONS 2000
+
+static double now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static int write_raw(fs_profile *p, const fs_profile_meta *m, FILE *f)
+{
+	(void)m;
+	return out_raw__write(p, f);
+}
+
+int main(void)
+{
+	fs_profile *p = profile__new(0);
+	fs_frame_id frames[FUNCTIONS];
+	char name[64], file[64];
+	for (int i = 0; i < FUNCTIONS; i++) {
+		snprintf(name, sizeof(name), "module%d.function_%d", i % 50, i);
+		snprintf(file, sizeof(file), "package/module%d.py", i % 50);
+		frames[i] = profile__intern_frame(p, (uint64_t)i + 1, 10 + i % 300, name, file,
+						  (uint8_t)(i % 3));
+	}
+	/* deterministic pseudo-random stacks that share prefixes like real ones do */
+	uint64_t seed = 12345;
+	fs_frame_id stack[DEPTH];
+	for (int s = 0; s < STACKS; s++) {
+		for (int d = 0; d < DEPTH; d++) {
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			/* a shared trunk, then branches: about 6 new nodes per stack */
+			stack[d] = frames[d < 14 ? d : (int)((seed >> 33) % FUNCTIONS)];
+		}
+		profile__add_stack(p, stack, DEPTH, SAMPLES / STACKS);
+	}
+	static const struct {
+		const char *name;
+		int (*write)(fs_profile *, const fs_profile_meta *, FILE *);
+	} formats[] = {
+		{ "raw", write_raw },
+		{ "svg", out_svg__write },
+		{ "speedscope", out_speedscope__write },
+		{ "pprof", out_pprof__write },
+	};
+	fs_profile_meta meta = { .title = "bench", .backend = "self", .rate_hz = 100, .duration_s = 10000 };
+	double sum = 0;
+	printf("writing %d distinct stacks, %llu samples, %zu tree nodes:\n", STACKS,
+	       (unsigned long long)profile__samples(p), profile__node_count(p));
+	for (size_t i = 0; i < sizeof(formats) / sizeof(*formats); i++) {
+		FILE *f = fopen("/dev/null", "w");
+		double t0 = now();
+		int err = formats[i].write(p, &meta, f);
+		double t = now() - t0;
+		fclose(f);
+		sum += t;
+		printf("  %-10s %7.3f s%s\n", formats[i].name, t, err ? "  (error)" : "");
+	}
+	printf("  %-10s %7.3f s   target <= 1.000 s: %s\n", "all", sum, sum <= 1.0 ? "ok" : "OVER");
+	profile__free(p);
+	return 0;
+}
