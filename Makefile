@@ -44,11 +44,13 @@ $(BUILD)/obj/%.o: %.c $(HEADERS)
 	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -c $< -o $@
 
 # The preload: libc only (no -lpthread/-ldl on glibc >= 2.34, no libm), every
-# symbol hidden but the interposers listed in agent/exports.map.
+# symbol hidden but the interposers listed in agent/exports.map. Lazy binding on
+# purpose: a non-Python process never calls most of what the agent imports, and
+# binding it all at exec costs every process ~15 us (bench/overhead.py).
 $(BUILD)/libfilspy.so: $(AGENT_OBJS) agent/exports.map
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) -shared -o $@ $(AGENT_OBJS) -Wl,--version-script=agent/exports.map \
-		-Wl,-z,now -Wl,-z,relro -Wl,--as-needed -nodefaultlibs -lc $(shell $(CC) -print-libgcc-file-name)
+		-Wl,-z,lazy -Wl,-z,relro -Wl,--as-needed -nodefaultlibs -lc $(shell $(CC) -print-libgcc-file-name)
 
 $(BUILD)/filspy: $(LOADER_OBJS) $(SHARED_WITH_LOADER)
 	$(if $(Q),@echo "  LD      $@")

@@ -217,14 +217,13 @@ static bool any_setting(char **envp)
 
 __attribute__((constructor)) static void filspy_init(int argc, char **argv, char **envp)
 {
-	if (getauxval(AT_SECURE) || !any_setting(envp))
+	/* sh, dot, gcc...: nothing parsed, started or printed */
+	if (getauxval(AT_SECURE) || !any_setting(envp) || !pyruntime__present())
 		return;
 	settings__parse(&agent.settings, envp);
 	fs_settings *s = &agent.settings;
 	if (!s->enabled && s->n_messages == 0)
 		return;
-	if (!pyruntime__present())
-		return; /* sh, dot, gcc...: nothing started, nothing printed */
 	log__configure(s->quiet, s->debug);
 	for (int i = 0; i < s->n_messages; i++)
 		fs_warn("%s", s->messages[i]);

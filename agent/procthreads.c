@@ -2,6 +2,7 @@
  * check costs one pread per thread and sample. Used by the sampler thread only. */
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -15,11 +16,14 @@ struct tracked {
 	char name[20];
 };
 
-static struct tracked tracked[MAX_TRACKED];
+/* on the heap, not in .bss: processes that never profile never pay for it */
+static struct tracked *tracked;
 static int n_tracked;
 
 static struct tracked *track(int tid)
 {
+	if (!tracked && !(tracked = calloc(MAX_TRACKED, sizeof(*tracked))))
+		return NULL;
 	for (int i = 0; i < n_tracked; i++)
 		if (tracked[i].tid == tid)
 			return &tracked[i];
