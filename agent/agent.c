@@ -222,11 +222,11 @@ __attribute__((constructor)) static void filspy_init(int argc, char **argv, char
 		return;
 	settings__parse(&agent.settings, envp);
 	fs_settings *s = &agent.settings;
-	if (!s->enabled && s->n_messages == 0)
-		return;
 	log__configure(s->quiet, s->debug);
+	/* a disabled profiler keeps quiet, unless the switch itself was misspelt */
 	for (int i = 0; i < s->n_messages; i++)
-		fs_warn("%s", s->messages[i]);
+		if (s->enabled || strstr(s->messages[i], "ENABLE"))
+			fs_warn("%s", s->messages[i]);
 	if (!s->enabled)
 		return;
 	find_program(argc, argv, agent.program, sizeof(agent.program));
