@@ -33,7 +33,7 @@ FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 # Objects of the agent that the loader shares: settings, the profile, the writers.
 SHARED_WITH_LOADER := $(addprefix $(BUILD)/obj/agent/,settings.o log.o profile.o folded.o \
-	out_raw.o out_svg.o out_speedscope.o out_pprof.o gzip.o)
+	out_raw.o out_svg.o out_speedscope.o out_pprof.o gzip.o spawn.o)
 
 .PHONY: all deps test unit-test system-test fuzz demo install clean check-offsets bench asan
 all: $(BUILD)/libfilspy.so $(BUILD)/filspy

@@ -11,6 +11,7 @@
 #include "filspy/log.h"
 #include "filspy/settings.h"
 #include "diff.h"
+#include "doctor.h"
 #include "report.h"
 
 #define EXIT_USAGE 2
@@ -21,6 +22,7 @@ static void usage(FILE *f)
 		   "       perf-pyspy [OPTIONS] [--] COMMAND [ARGS...]\n"
 		   "       filspy report IN -f svg|raw|speedscope|pprof -o OUT\n"
 		   "       filspy diff BEFORE AFTER -o DIFF.svg [--top N]\n"
+		   "       filspy doctor [--json]\n"
 		   "       filspy --version | --help\n\n"
 		   "Profiles every Python process COMMAND starts and writes a flamegraph to\n"
 		   "OUTPUT_DIR/LABEL-pyspy.svg when it ends. Each option sets the environment\n"
@@ -184,7 +186,9 @@ int main(int argc, char **argv)
 		return report__main(argc - 1, argv + 1);
 	if (!strcmp(sub, "diff"))
 		return diff__main(argc - 1, argv + 1);
-	static const char *const later[] = { "attach", "top", "dump", "doctor" };
+	if (!strcmp(sub, "doctor"))
+		return doctor__main(argc - 1, argv + 1);
+	static const char *const later[] = { "attach", "top", "dump" };
 	for (size_t i = 0; i < sizeof(later) / sizeof(*later); i++) {
 		if (!strcmp(sub, later[i])) {
 			fs_error("'filspy %s' is not available in this build yet", sub);
