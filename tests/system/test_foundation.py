@@ -1,6 +1,5 @@
 """The foundation: the preloaded agent profiles real CPython 3.11 (shared and
 static), keeps exit statuses, survives bad settings and leaves other programs alone."""
-import json
 import os
 import signal
 import subprocess
@@ -9,8 +8,8 @@ import xml.dom.minidom
 
 import pytest
 
-from conftest import (AGENT, FILSPY, PROGRAMS, agent_env, function_shares, interpreter_params,
-                      parse_folded, plain_env, pyenv_python, require_tool, run)
+from conftest import (AGENT, FILSPY, PROGRAMS, agent_env, interpreter_params, parse_folded,
+                      plain_env, pyenv_python, require_tool, run)
 
 PY311 = interpreter_params([11])
 
@@ -36,16 +35,8 @@ def test_writes_svg_and_raw(python, profiled):
                for s in stacks), "a stack does not start at a module"
 
 
-@pytest.mark.parametrize("python", PY311)
-def test_shares_match_the_programs_own_measure(python, profiled):
-    r = profiled([python, PROGRAMS / "shares.py", "3"], FIL_PERF_SPY_RATE=100)
-    assert r.returncode == 0, r.stderr
-    truth = json.loads(r.stdout)
-    shares, total = function_shares(parse_folded(r.raw()), list(truth))
-    assert total >= 250, f"only {total} samples in 3 s at 100 Hz"
-    for name, share in truth.items():
-        print(f"{name}: truth {share:.3f} profile {shares[name]:.3f}")
-        assert abs(shares[name] - share) <= 0.02, (name, share, shares[name])
+# The 2-point accuracy of 3.11 (pyenv and Debian's static build) is checked with
+# every other version in test_versions.py::test_shares_within_two_points.
 
 
 ROUTES = [("return", 0), ("exit", 3), ("raise", 1), ("_exit", 4),

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import ASAN_AGENT, AGENT, PROGRAMS, agent_env, parse_folded, pyenv_python, require_tool
+from conftest import ASAN_AGENT, PROGRAMS, agent_env, parse_folded, pyenv_python, require_tool
 
 SANITIZER_ERRORS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer")
 

@@ -1,12 +1,11 @@
 """Every installed CPython from 3.6 up (pyenv) and Debian's static 3.11: shares,
 deep stacks, names, coroutines, sub-interpreters."""
-import json
 import subprocess
 import xml.dom.minidom
 
 import pytest
 
-from conftest import (PROGRAMS, agent_env, frame_function, function_shares, interpreter_params,
+from conftest import (PROGRAMS, assert_shares_match, frame_function, interpreter_params,
                       parse_folded)
 
 ALL = interpreter_params(range(6, 14))
@@ -20,14 +19,7 @@ def version_of(python):
 
 @pytest.mark.parametrize("python", ALL)
 def test_shares_within_two_points(python, profiled):
-    r = profiled([python, PROGRAMS / "shares.py", "3"])
-    assert r.returncode == 0, r.stderr
-    truth = json.loads(r.stdout)
-    shares, total = function_shares(parse_folded(r.raw()), list(truth))
-    assert total >= 250, r.stderr
-    for name, share in truth.items():
-        print(f"{python} {name}: truth {share:.3f} profile {shares[name]:.3f}")
-        assert abs(shares[name] - share) <= 0.02, (name, share, shares[name])
+    assert_shares_match(profiled([python, PROGRAMS / "shares.py", "3"]), min_samples=250)
 
 
 @pytest.mark.parametrize("python", ALL)
