@@ -35,9 +35,17 @@ static int call_real(int sig, const struct sigaction *act, struct sigaction *old
 	return real_sigaction(sig, act, old);
 }
 
+/* A vfork child (posix_spawn, subprocess) shares our memory until it execs or
+ * exits: what it does must never touch the parent's session. */
+static bool in_profiled_process(void)
+{
+	return agent.pid && getpid() == agent.pid;
+}
+
 static bool watched(int sig)
 {
-	if (__atomic_load_n(&agent.state, __ATOMIC_SEQ_CST) != FS_STATE_RUNNING)
+	if (__atomic_load_n(&agent.state, __ATOMIC_SEQ_CST) != FS_STATE_RUNNING ||
+	    !in_profiled_process())
 		return false;
 	for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(*fatal_signals); i++)
 		if (fatal_signals[i] == sig)
@@ -53,8 +61,10 @@ static bool is_default(const struct sigaction *act)
 static void on_fatal_signal(int sig)
 {
 	int saved_errno = errno;
-	agent__finish(FINISH_TIMEOUT_MS);
-	held[sig] = 0;
+	if (in_profiled_process()) {
+		agent__finish(FINISH_TIMEOUT_MS);
+		held[sig] = 0;
+	}
 	struct sigaction dfl;
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
@@ -83,7 +93,7 @@ static void hold(int sig, const struct sigaction *view)
 
 EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
-	if (sig <= 0 || sig >= NSIG || (!held[sig] && !watched(sig)))
+	if (sig <= 0 || sig >= NSIG || (!held[sig] && !watched(sig)) || !in_profiled_process())
 		return call_real(sig, act, old);
 	if (!held[sig]) {
 		int r = call_real(sig, act, old);
@@ -120,7 +130,8 @@ EXPORT sighandler_t signal(int sig, sighandler_t handler)
 
 static __attribute__((noreturn)) void exit_now(int status)
 {
-	agent__finish(FINISH_TIMEOUT_MS);
+	if (in_profiled_process())
+		agent__finish(FINISH_TIMEOUT_MS);
 	for (;;)
 		syscall(SYS_exit_group, status);
 }
@@ -138,7 +149,8 @@ EXPORT void _Exit(int status)
 
 static void at_exit(void)
 {
-	agent__finish(FINISH_TIMEOUT_MS);
+	if (in_profiled_process())
+		agent__finish(FINISH_TIMEOUT_MS);
 }
 
 static void after_fork_child(void)

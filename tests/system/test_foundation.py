@@ -232,3 +232,13 @@ def test_agent_exports_only_its_interposers_and_needs_only_libc():
                             check=True).stdout
     libs = sorted(line.split("[")[1].rstrip("]") for line in needed.splitlines() if "NEEDED" in line)
     assert libs == ["libc.so.6"]
+
+
+def test_a_vfork_child_that_fails_to_exec_does_not_end_the_profile(profiled):
+    python = python311()
+    r = profiled([python, PROGRAMS / "failed_spawn.py"], FIL_PERF_SPY_OUTPUT="raw",
+                 FIL_PERF_SPY_QUIET=1)
+    assert (r.returncode, r.stdout) == (0, "ok\n"), r.stderr
+    stacks = parse_folded(r.raw())
+    after = sum(n for s, n in stacks.items() if any(f.startswith("after (") for f in s))
+    assert after >= 70, r.raw()
