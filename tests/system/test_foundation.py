@@ -242,3 +242,19 @@ def test_a_vfork_child_that_fails_to_exec_does_not_end_the_profile(profiled):
     stacks = parse_folded(r.raw())
     after = sum(n for s, n in stacks.items() if any(f.startswith("after (") for f in s))
     assert after >= 70, r.raw()
+
+
+def test_make_install_puts_library_command_and_alias_in_prefix(tmp_path):
+    from conftest import ROOT
+    r = subprocess.run(["make", "-s", "-C", ROOT, "install", f"PREFIX={tmp_path}"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "lib" / "libfilspy.so").exists()
+    assert os.access(tmp_path / "bin" / "filspy", os.X_OK)
+    assert os.readlink(tmp_path / "bin" / "perf-pyspy") == "filspy"
+    out = tmp_path / "out"
+    run_ = subprocess.run([tmp_path / "bin" / "perf-pyspy", "--quiet", "--output-dir", out,
+                           "--label", "inst", "--", python311(), PROGRAMS / "long_spin.py", "0.5"],
+                          capture_output=True, text=True, env=plain_env(), timeout=60)
+    assert run_.returncode == 0 and run_.stdout == "spun\n", run_.stderr
+    assert sorted(os.listdir(out)) == ["inst-pyspy.svg"]
