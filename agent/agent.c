@@ -115,8 +115,6 @@ static int check_unsupported(void)
 			 "will be written");
 		return -1;
 	}
-	if (s->mode == FS_MODE_TOP)
-		fs_warn("FIL_PERF_SPY_MODE=top is not available in this build; recording");
 	return 0;
 }
 
@@ -145,6 +143,8 @@ void agent__start(void)
 		return;
 	}
 	agent.backend = NULL;
+	agent.control_fd = -1;
+	agent.stop_requested = false;
 	agent.ticks = 0;
 	agent.sampled_s = 0;
 	__atomic_store_n(&agent.state, FS_STATE_RUNNING, __ATOMIC_SEQ_CST);
@@ -198,6 +198,7 @@ void agent__finish(int timeout_ms)
 
 void agent__after_fork_child(void)
 {
+	control__close(&agent, false); /* the socket and its path are the parent's */
 	if (!agent.settings.subprocesses)
 		return;
 	agent.pid = getpid();
@@ -237,7 +238,9 @@ __attribute__((constructor)) static void filspy_init(int argc, char **argv, char
 	agent.pid = getpid();
 	make_title(argc, argv, agent.title, sizeof(agent.title));
 	choose_label(mark_activation());
-	if (set_output_dir() < 0 || check_unsupported() < 0 || outputs__prepare_dir(&agent) < 0)
+	/* top mode writes no files: it keeps the control socket for `filspy top` */
+	if (set_output_dir() < 0 || check_unsupported() < 0 ||
+	    (s->mode != FS_MODE_TOP && outputs__prepare_dir(&agent) < 0))
 		return;
 	exit_hooks__install();
 	agent__start();

@@ -3,6 +3,7 @@
 #define FILSPY_AGENT_H
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -35,6 +36,9 @@ typedef struct fs_backend {
 	bool (*alive)(struct fs_agent *a, const char **why);
 	/* Ends sampling and leaves every sample in a->profile. */
 	void (*stop)(struct fs_agent *a);
+	/* Writes every thread's current stack, innermost frame first; NULL when the
+	 * backend cannot. */
+	void (*dump)(struct fs_agent *a, FILE *f);
 } fs_backend;
 
 extern const fs_backend backend_self;
@@ -60,6 +64,8 @@ typedef struct fs_agent {
 	double sampled_s;             /* how long sampling ran */
 	uint64_t ticks;               /* sampling rounds taken */
 	uint64_t sampling_ns;         /* time spent in them */
+	int control_fd;               /* listening control socket, -1 when none */
+	bool stop_requested;          /* `stop` over the control socket */
 } fs_agent;
 
 extern fs_agent agent;
@@ -84,6 +90,11 @@ void outputs__remove_checkpoint(fs_agent *a);
 /* Checks that the output directory exists or can be made and is writable.
  * Returns 0, or -errno after printing why. */
 int outputs__prepare_dir(fs_agent *a);
+
+/* The control socket (agent/control.c), served by the sampler thread. */
+int control__open(fs_agent *a);
+void control__serve(fs_agent *a);
+void control__close(fs_agent *a, bool remove);
 
 /* The sampler thread's body. */
 void *sampler__main(void *arg);

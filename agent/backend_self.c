@@ -129,6 +129,37 @@ static void self_sample(fs_agent *a)
 	}
 }
 
+static void self_dump(fs_agent *a, FILE *f)
+{
+	struct self_state *st = a->backend_state;
+	if (!st)
+		return;
+	int n = pythreads__list(&st->rt, st->threads, MAX_THREADS);
+	fprintf(f, "Process %d: %s\nPython v%d.%d.%d (self backend)\n", a->pid, a->title,
+		st->rt.major, st->rt.minor, st->rt.micro);
+	for (int i = 0; i < n; i++) {
+		const py_thread *t = &st->threads[i];
+		bool truncated = false;
+		int depth = t->top_frame ? pyframes__walk(&st->rt, t->top_frame, st->frames, MAX_DEPTH,
+							   &truncated) : 0;
+		fprintf(f, "\nThread %d (%s): \"%s\"\n", t->tid,
+			procthreads__running(t->tid) ? "running" : "idle", procthreads__name(t->tid));
+		if (depth < 0) {
+			fprintf(f, "    (the stack changed while it was read)\n");
+			continue;
+		}
+		symcache__resolve(st->cache, st->frames, depth, st->entries);
+		for (int k = 0; k < depth; k++) {
+			const sym_entry *e = st->entries[k];
+			if (e)
+				fprintf(f, "    %s (%s:%d)\n", e->name, e->file,
+					symcache__line(st->cache, e, &st->frames[k]));
+		}
+		if (truncated)
+			fprintf(f, "    [truncated]\n");
+	}
+}
+
 static void self_stop(fs_agent *a)
 {
 	struct self_state *st = a->backend_state;
@@ -146,4 +177,5 @@ const fs_backend backend_self = {
 	.start = self_start,
 	.sample = self_sample,
 	.stop = self_stop,
+	.dump = self_dump,
 };

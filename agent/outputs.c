@@ -126,6 +126,8 @@ void outputs__write(fs_agent *a, bool final)
 	};
 	char path[4200];
 
+	if (a->settings.mode == FS_MODE_TOP)
+		return; /* a live view only: `filspy top PID` reads it through the socket */
 	profile__finish_totals(a->profile);
 	if (!final) {
 		path_for(a, CHECKPOINT_SUFFIX, path, sizeof(path));

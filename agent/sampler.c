@@ -61,10 +61,15 @@ static void sample_loop(fs_agent *a)
 	const char *why;
 
 	while (running(a)) {
+		control__serve(a);
 		int64_t t = now_ns();
 		if (t >= stop_at) {
 			fs_info("FIL_PERF_SPY_DURATION reached: sampling stopped after %.1f s",
 				s->duration_s);
+			break;
+		}
+		if (a->stop_requested) {
+			fs_info("sampling stopped by `stop` on the control socket");
 			break;
 		}
 		if (a->backend->alive && !a->backend->alive(a, &why)) {
@@ -179,14 +184,18 @@ void *sampler__main(void *arg)
 	a->started = t;
 	fs_info("profiling %s (pid %d) with the %s backend at %d Hz into %s/%s-pyspy.*",
 		a->program, a->pid, a->backend->name, a->settings.rate_hz, a->output_dir, a->label);
+	control__open(a);
 	sample_loop(a);
 	if (a->ticks)
 		fs_debug("%llu sampling rounds, %.1f us each on average",
 			 (unsigned long long)a->ticks, (double)a->sampling_ns / 1e3 / (double)a->ticks);
 	a->backend->stop(a);
-	/* sampling ended early (duration, finalisation): wait for the exit path */
-	while (running(a))
-		sleep_until(a, now_ns() + 1000000000LL);
+	/* sampling ended early (duration, stop): answer the control socket until exit */
+	while (running(a)) {
+		control__serve(a);
+		sleep_until(a, now_ns() + 100000000LL);
+	}
+	control__close(a, true);
 	outputs__write(a, true);
 	outputs__remove_checkpoint(a);
 	procthreads__forget();

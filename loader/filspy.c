@@ -12,6 +12,7 @@
 #include "filspy/settings.h"
 #include "diff.h"
 #include "doctor.h"
+#include "live.h"
 #include "report.h"
 
 #define EXIT_USAGE 2
@@ -23,6 +24,7 @@ static void usage(FILE *f)
 		   "       filspy report IN -f svg|raw|speedscope|pprof -o OUT\n"
 		   "       filspy diff BEFORE AFTER -o DIFF.svg [--top N]\n"
 		   "       filspy doctor [--json]\n"
+		   "       filspy dump PID | filspy top PID [--iterations N] [--sort own|total]\n"
 		   "       filspy --version | --help\n\n"
 		   "Profiles every Python process COMMAND starts and writes a flamegraph to\n"
 		   "OUTPUT_DIR/LABEL-pyspy.svg when it ends. Each option sets the environment\n"
@@ -188,7 +190,11 @@ int main(int argc, char **argv)
 		return diff__main(argc - 1, argv + 1);
 	if (!strcmp(sub, "doctor"))
 		return doctor__main(argc - 1, argv + 1);
-	static const char *const later[] = { "attach", "top", "dump" };
+	if (!strcmp(sub, "dump"))
+		return live__dump_main(argc - 1, argv + 1);
+	if (!strcmp(sub, "top"))
+		return live__top_main(argc - 1, argv + 1);
+	static const char *const later[] = { "attach" };
 	for (size_t i = 0; i < sizeof(later) / sizeof(*later); i++) {
 		if (!strcmp(sub, later[i])) {
 			fs_error("'filspy %s' is not available in this build yet", sub);

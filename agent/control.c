@@ -1,0 +1,148 @@
+/* The agent's control socket: `filspy top`, `filspy dump` and scripts ask a
+ * running profiled process for its profile or its current stacks without ptrace.
+ * A Unix socket /tmp/filspy-<uid>/<pid>.sock, directory 0700, socket 0600, peer
+ * uid checked; served by the sampler thread between samples. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "filspy/log.h"
+#include "filspy/writers.h"
+
+#define SOCKET_DIR_FMT "/tmp/filspy-%u"
+
+static void socket_path(pid_t pid, char *out, size_t size)
+{
+	snprintf(out, size, SOCKET_DIR_FMT "/%d.sock", (unsigned)geteuid(), (int)pid);
+}
+
+/* The directory must be ours and private: another user must not plant a socket. */
+static int private_dir(void)
+{
+	char dir[64];
+	struct stat st;
+	snprintf(dir, sizeof(dir), SOCKET_DIR_FMT, (unsigned)geteuid());
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (lstat(dir, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077))
+		return -EPERM;
+	return 0;
+}
+
+int control__open(fs_agent *a)
+{
+	a->control_fd = -1;
+	int err = private_dir();
+	if (err) {
+		fs_debug("no control socket: " SOCKET_DIR_FMT " is not private to us (%s)",
+			 (unsigned)geteuid(), strerror(-err));
+		return err;
+	}
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	socket_path(a->pid, addr.sun_path, sizeof(addr.sun_path));
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(addr.sun_path); /* a stale socket of a dead process with our pid */
+	mode_t old = umask(0177);
+	int r = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
+	umask(old);
+	if (r < 0 || listen(fd, 4) < 0) {
+		err = -errno;
+		close(fd);
+		fs_debug("no control socket at %s: %s", addr.sun_path, strerror(-err));
+		return err;
+	}
+	a->control_fd = fd;
+	fs_debug("control socket at %s", addr.sun_path);
+	return 0;
+}
+
+void control__close(fs_agent *a, bool remove)
+{
+	if (a->control_fd < 0)
+		return;
+	close(a->control_fd);
+	a->control_fd = -1;
+	if (remove) {
+		char path[108];
+		socket_path(a->pid, path, sizeof(path));
+		unlink(path);
+	}
+}
+
+static bool peer_allowed(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return false;
+	return cred.uid == geteuid() || cred.uid == 0;
+}
+
+static void answer(fs_agent *a, int fd)
+{
+	struct timeval t = { 0, 200000 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &t, sizeof(t));
+	t.tv_sec = 2;
+	t.tv_usec = 0;
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &t, sizeof(t));
+	char cmd[32] = "";
+	ssize_t n = read(fd, cmd, sizeof(cmd) - 1);
+	if (n <= 0)
+		return;
+	cmd[n] = 0;
+	cmd[strcspn(cmd, "\r\n")] = 0;
+	int out = dup(fd);
+	FILE *f = out >= 0 ? fdopen(out, "w") : NULL;
+	if (!f) {
+		if (out >= 0)
+			close(out);
+		return;
+	}
+	if (!strcmp(cmd, "snapshot")) {
+		profile__finish_totals(a->profile);
+		out_raw__write(a->profile, f);
+	} else if (!strcmp(cmd, "dump")) {
+		if (a->backend && a->backend->dump)
+			a->backend->dump(a, f);
+		else
+			fprintf(f, "error: the %s backend cannot dump stacks\n",
+				a->backend ? a->backend->name : "(none)");
+	} else if (!strcmp(cmd, "info")) {
+		fprintf(f, "pid %d\nbackend %s\nrate %d\nsamples %llu\nlabel %s\ndir %s\n", a->pid,
+			a->backend ? a->backend->name : "", a->settings.rate_hz,
+			(unsigned long long)profile__samples(a->profile), a->label, a->output_dir);
+	} else if (!strcmp(cmd, "flush")) {
+		outputs__write(a, true);
+		fputs("ok\n", f);
+	} else if (!strcmp(cmd, "stop")) {
+		a->stop_requested = true;
+		fputs("ok\n", f);
+	} else {
+		fprintf(f, "error: unknown command '%s' (snapshot, dump, info, flush, stop)\n", cmd);
+	}
+	fclose(f);
+}
+
+void control__serve(fs_agent *a)
+{
+	if (a->control_fd < 0)
+		return;
+	for (int i = 0; i < 4; i++) { /* a few per round: sampling comes first */
+		int fd = accept4(a->control_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		if (peer_allowed(fd))
+			answer(a, fd);
+		close(fd);
+	}
+}

@@ -1,0 +1,9 @@
+/* Talking to a running profiled process: `filspy dump PID` and `filspy top PID`. */
+#ifndef FILSPY_LIVE_H
+#define FILSPY_LIVE_H
+
+/* argv[0] == "dump" / "top"; return the exit status. */
+int live__dump_main(int argc, char **argv);
+int live__top_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,88 @@
+"""A running profiled process answers `filspy dump` and `filspy top` through its
+control socket (0600, in a 0700 directory, peer uid checked), without ptrace."""
+import os
+import stat
+import subprocess
+import time
+
+import pytest
+
+from conftest import FILSPY, PROGRAMS, agent_env, plain_env, pyenv_python, require_tool
+
+
+@pytest.fixture
+def running(tmp_path):
+    python = pyenv_python(11) or "/usr/bin/python3.11"
+    procs = []
+
+    def start(**settings):
+        p = subprocess.Popen([python, PROGRAMS / "long_spin.py", "6"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True,
+                             env=agent_env(tmp_path / "out", FIL_PERF_SPY_QUIET=1, **settings))
+        procs.append(p)
+        sock = f"/tmp/filspy-{os.geteuid()}/{p.pid}.sock"
+        for _ in range(100):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.05)
+        time.sleep(1.0)  # let it sample a while
+        return p, sock
+    yield start
+    for p in procs:
+        p.kill()
+        p.wait()
+
+
+def test_dump_shows_the_current_stack(running):
+    p, sock = running()
+    r = subprocess.run([FILSPY, "dump", str(p.pid)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert f"Thread {p.pid} (running)" in r.stdout
+    assert "hot_loop (long_spin.py:" in r.stdout and "<module> (long_spin.py:" in r.stdout
+    mode = os.stat(sock).st_mode
+    assert stat.S_IMODE(mode) == 0o600
+    assert stat.S_IMODE(os.stat(os.path.dirname(sock)).st_mode) == 0o700
+
+
+def test_top_prints_a_plain_table_when_not_a_terminal(running):
+    p, _ = running()
+    r = subprocess.run([FILSPY, "top", str(p.pid), "--iterations", "2"], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    rows = [line for line in r.stdout.splitlines() if "hot_loop (long_spin.py)" in line]
+    assert len(rows) == 2
+    own = float(rows[-1].split()[0])
+    assert own > 80, r.stdout
+
+
+def test_top_mode_writes_no_files_and_serves_top(running, tmp_path):
+    p, sock = running(FIL_PERF_SPY_MODE="top")
+    r = subprocess.run([FILSPY, "top", str(p.pid), "--iterations", "1"], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0 and "hot_loop" in r.stdout, r.stderr
+    p.terminate()
+    p.wait()
+    assert not (tmp_path / "out").exists()
+    assert not os.path.exists(sock), "the socket is removed at the end"
+
+
+def test_another_user_cannot_ask(running):
+    setpriv = require_tool("setpriv")
+    if os.geteuid() != 0:
+        pytest.skip("needs root to switch users")
+    p, _ = running()
+    r = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", FILSPY, "top",
+                        str(p.pid), "--iterations", "1"], capture_output=True, text=True,
+                       timeout=30, env=plain_env())
+    assert r.returncode != 0 and "filspy:" in r.stderr and "hot_loop" not in r.stdout
+
+
+def test_dump_of_a_process_without_agent_names_the_way_out():
+    p = subprocess.Popen(["sleep", "5"])
+    try:
+        env = dict(plain_env(), FIL_PERF_SPY_PYSPY="/nonexistent/py-spy")
+        r = subprocess.run([FILSPY, "dump", str(p.pid)], capture_output=True, text=True, env=env)
+        assert r.returncode == 1 and "runs no filspy agent" in r.stderr and "py-spy" in r.stderr
+    finally:
+        p.kill()
+        p.wait()
