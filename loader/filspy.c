@@ -12,6 +12,7 @@
 #include "filspy/settings.h"
 #include "diff.h"
 #include "doctor.h"
+#include "attach.h"
 #include "live.h"
 #include "report.h"
 
@@ -23,6 +24,7 @@ static void usage(FILE *f)
 		   "       perf-pyspy [OPTIONS] [--] COMMAND [ARGS...]\n"
 		   "       filspy report IN -f svg|raw|speedscope|pprof -o OUT\n"
 		   "       filspy diff BEFORE AFTER -o DIFF.svg [--top N]\n"
+		   "       filspy attach [OPTIONS] PID      (--duration S: stop after S seconds)\n"
 		   "       filspy doctor [--json]\n"
 		   "       filspy dump PID | filspy top PID [--iterations N] [--sort own|total]\n"
 		   "       filspy --version | --help\n\n"
@@ -82,9 +84,7 @@ static const fs_setting_info *option_named(const char *name, size_t len)
 	return NULL;
 }
 
-/* Turns leading --options into environment variables; returns the index of the
- * command, or -1 after printing a usage error. */
-static int apply_options(int argc, char **argv, int i)
+int cli__apply_options(int argc, char **argv, int i)
 {
 	for (; i < argc; i++) {
 		const char *a = argv[i];
@@ -118,16 +118,17 @@ static int apply_options(int argc, char **argv, int i)
 
 static int run(int argc, char **argv, int first)
 {
-	int cmd = apply_options(argc, argv, first);
+	int cmd = cli__apply_options(argc, argv, first);
 	if (cmd < 0)
 		return EXIT_USAGE;
 	fs_settings s;
 	extern char **environ;
 	settings__parse(&s, environ);
-	if (s.pid) {
-		fs_error("attaching to a running process (--pid, FIL_PERF_SPY_PID=%ld) is not "
-			 "available in this build yet", s.pid);
-		return EXIT_USAGE;
+	if (s.pid) { /* FIL_PERF_SPY_PID: attach instead of running a command */
+		char pid[24];
+		snprintf(pid, sizeof(pid), "%ld", s.pid);
+		char *attach_argv[] = { "attach", pid, NULL };
+		return attach__main(2, attach_argv);
 	}
 	if (cmd >= argc) {
 		fs_error("no command to run (usage: filspy run [OPTIONS] -- COMMAND [ARGS...])");
@@ -194,13 +195,8 @@ int main(int argc, char **argv)
 		return live__dump_main(argc - 1, argv + 1);
 	if (!strcmp(sub, "top"))
 		return live__top_main(argc - 1, argv + 1);
-	static const char *const later[] = { "attach" };
-	for (size_t i = 0; i < sizeof(later) / sizeof(*later); i++) {
-		if (!strcmp(sub, later[i])) {
-			fs_error("'filspy %s' is not available in this build yet", sub);
-			return EXIT_USAGE;
-		}
-	}
+	if (!strcmp(sub, "attach"))
+		return attach__main(argc - 1, argv + 1);
 	fs_error("unknown command '%s' (see filspy --help)", sub);
 	return EXIT_USAGE;
 }

@@ -1,0 +1,212 @@
+/* `filspy attach [OPTIONS] PID`: profiles a running process. This version records
+ * it with `py-spy record --pid` (ptrace) and writes the same files as the agent
+ * with our own writers; loading the agent into the process is not done yet. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attach.h"
+#include "filspy/folded.h"
+#include "filspy/log.h"
+#include "filspy/settings.h"
+#include "filspy/spawn.h"
+#include "filspy/writers.h"
+#include "report.h"
+
+#define EXIT_USAGE 2
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+	stop_signal = sig;
+}
+
+struct job {
+	fs_profile *p;
+	fs_profile_meta meta;
+	unsigned format;
+};
+
+static int write_job(void *ctx, FILE *f)
+{
+	struct job *j = ctx;
+	switch (j->format) {
+	case FS_FORMAT_RAW:
+		return out_raw__write(j->p, f);
+	case FS_FORMAT_SPEEDSCOPE:
+		return out_speedscope__write(j->p, &j->meta, f);
+	case FS_FORMAT_PPROF:
+		return out_pprof__write(j->p, &j->meta, f);
+	default:
+		return out_svg__write(j->p, &j->meta, f);
+	}
+}
+
+static void program_of(long pid, char *out, size_t size)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	FILE *f = fopen(path, "re");
+	if (!f || !fgets(out, (int)size, f))
+		snprintf(out, size, "process");
+	if (f)
+		fclose(f);
+	out[strcspn(out, "\n")] = 0;
+	settings__sanitize_label(out);
+}
+
+static int write_outputs(const fs_settings *s, long pid, fs_profile *p, double seconds)
+{
+	char label[FS_LABEL_MAX + 32], program[64], title[128];
+	program_of(pid, program, sizeof(program));
+	if (s->label[0])
+		snprintf(label, sizeof(label), "%s", s->label);
+	else
+		snprintf(label, sizeof(label), "%s-%ld", program, pid);
+	snprintf(title, sizeof(title), "%s (pid %ld, attached)", program, pid);
+	static const struct { unsigned format; const char *suffix; } formats[] = {
+		{ FS_FORMAT_SVG, "-pyspy.svg" }, { FS_FORMAT_RAW, "-pyspy.txt" },
+		{ FS_FORMAT_SPEEDSCOPE, "-pyspy.speedscope.json" }, { FS_FORMAT_PPROF, "-pyspy.pb.gz" },
+	};
+	int status = 0;
+	for (size_t i = 0; i < sizeof(formats) / sizeof(*formats); i++) {
+		if (!(s->formats & formats[i].format))
+			continue;
+		char path[PATH_MAX + FS_LABEL_MAX + 64];
+		snprintf(path, sizeof(path), "%s/%s%s", s->output_dir, label, formats[i].suffix);
+		struct job j = { p, { .title = title, .backend = "pyspy (attached)", .rate_hz = s->rate_hz,
+				      .duration_s = seconds, .pid = (int)pid }, formats[i].format };
+		if (report__write_file(path, write_job, &j) < 0)
+			status = 1;
+		else if (!s->quiet)
+			fs_info("wrote %s (%llu samples)", path, (unsigned long long)profile__samples(p));
+	}
+	return status;
+}
+
+int attach__main(int argc, char **argv)
+{
+	int at = cli__apply_options(argc, argv, 1);
+	if (at < 0)
+		return EXIT_USAGE;
+	char *end;
+	long pid = at < argc ? strtol(argv[at], &end, 10) : 0;
+	if (at >= argc || *end || pid <= 0 || at + 1 != argc) {
+		fs_error("usage: filspy attach [OPTIONS] PID   (e.g. --duration 10 --rate 200)");
+		return EXIT_USAGE;
+	}
+	if (kill((pid_t)pid, 0) < 0 && errno == ESRCH) {
+		fs_error("no process %ld", pid);
+		return EXIT_USAGE;
+	}
+	extern char **environ;
+	fs_settings s;
+	settings__parse(&s, environ);
+	for (int i = 0; i < s.n_messages; i++)
+		fs_warn("%s", s.messages[i]);
+	char pyspy[PATH_MAX];
+	if (spawn__which(s.pyspy[0] ? s.pyspy : "py-spy", pyspy, sizeof(pyspy)) < 0) {
+		fs_error("attach records with py-spy, which is not found: pip install py-spy, or set "
+			 "FIL_PERF_SPY_PYSPY");
+		return 1;
+	}
+	if (mkdir(s.output_dir, 0777) < 0 && errno != EEXIST) {
+		fs_error("cannot create %s: %s", s.output_dir, strerror(errno));
+		return 1;
+	}
+	char dir[] = "/tmp/filspy-attach-XXXXXX", raw[64], log[64];
+	if (!mkdtemp(dir)) {
+		fs_error("cannot make a temporary directory: %s", strerror(errno));
+		return 1;
+	}
+	snprintf(raw, sizeof(raw), "%s/raw.txt", dir);
+	snprintf(log, sizeof(log), "%s/log.txt", dir);
+	char pidtext[24], rate[16], duration[24];
+	snprintf(pidtext, sizeof(pidtext), "%ld", pid);
+	snprintf(rate, sizeof(rate), "%d", s.rate_hz);
+	char *args[20] = { pyspy, "record", "--pid", pidtext, "--rate", rate, "--format", "raw",
+			   "--output", raw };
+	int n = 10;
+	if (s.duration_s > 0) {
+		snprintf(duration, sizeof(duration), "%d", (int)(s.duration_s + 0.999));
+		args[n++] = "--duration";
+		args[n++] = duration;
+	}
+	if (s.native)
+		args[n++] = "--native";
+	if (s.gil)
+		args[n++] = "--gil";
+	if (s.idle)
+		args[n++] = "--idle";
+	if (s.threads)
+		args[n++] = "--threads";
+	if (s.subprocesses)
+		args[n++] = "--subprocesses";
+	args[n] = NULL;
+	int log_fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	signal(SIGINT, on_stop);
+	signal(SIGTERM, on_stop);
+	time_t started = time(NULL);
+	pid_t child = spawn__start(pyspy, args, log_fd, -1);
+	if (log_fd >= 0)
+		close(log_fd);
+	if (child < 0) {
+		fs_error("cannot start %s: %s", pyspy, strerror(-child));
+		return 1;
+	}
+	if (!s.quiet)
+		fs_info("recording pid %ld with py-spy%s; Ctrl-C ends it", pid,
+			s.duration_s > 0 ? " for the duration asked" : "");
+	int status = 0;
+	bool forwarded = false;
+	for (;;) {
+		int r = spawn__wait(child, 100, &status);
+		if (r != 0)
+			break;
+		if (stop_signal && !forwarded) {
+			kill(child, SIGINT); /* py-spy writes its file on SIGINT */
+			forwarded = true;
+		}
+	}
+	int result = 0;
+	FILE *f = fopen(raw, "re");
+	if (!f) {
+		char line[300] = "";
+		FILE *l = fopen(log, "re");
+		while (l && fgets(line, sizeof(line), l))
+			if (strstr(line, "Error") || strstr(line, "rror:"))
+				break;
+		if (l)
+			fclose(l);
+		line[strcspn(line, "\n")] = 0;
+		fs_error("py-spy recorded nothing: %s%s", line[0] ? line : "no message",
+			 strstr(line, "ermission") ? " (ptrace: run as root or with CAP_SYS_PTRACE, "
+			 "kernel.yama.ptrace_scope <= 1)" : "");
+		result = 1;
+	} else {
+		fs_profile *p = profile__new(0);
+		long bad;
+		if (!p || folded__read(p, f, &bad) < 0) {
+			fs_error("cannot read py-spy's output (line %ld)", bad);
+			result = 1;
+		} else {
+			result = write_outputs(&s, pid, p, difftime(time(NULL), started));
+		}
+		fclose(f);
+		profile__free(p);
+	}
+	unlink(raw);
+	unlink(log);
+	rmdir(dir);
+	return result;
+}
