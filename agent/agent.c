@@ -156,6 +156,8 @@ void agent__start(void)
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, SAMPLER_STACK);
+	/* nobody joins it: exit paths wait on agent.state; its stack goes when it ends */
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	int err = pthread_create(&agent.thread, &attr, sampler__main, &agent);
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -216,32 +218,41 @@ static bool any_setting(char **envp)
 	return false;
 }
 
-__attribute__((constructor)) static void filspy_init(int argc, char **argv, char **envp)
+int agent__begin(int argc, char **argv, char **settings_env, bool attached)
 {
-	/* sh, dot, gcc...: nothing parsed, started or printed */
-	if (getauxval(AT_SECURE) || !any_setting(envp) || !pyruntime__present())
-		return;
-	settings__parse(&agent.settings, envp);
+	settings__parse(&agent.settings, settings_env);
 	fs_settings *s = &agent.settings;
+	if (attached)
+		s->enabled = true;
 	log__configure(s->quiet, s->debug);
 	/* a disabled profiler keeps quiet, unless the switch itself was misspelt */
 	for (int i = 0; i < s->n_messages; i++)
 		if (s->enabled || strstr(s->messages[i], "ENABLE"))
 			fs_warn("%s", s->messages[i]);
 	if (!s->enabled)
-		return;
+		return -1;
 	find_program(argc, argv, agent.program, sizeof(agent.program));
 	const char *exe = argc > 0 && argv && argv[0] ? base_name(argv[0]) : "";
-	if (!settings__matches_globs(s->process, agent.program) &&
+	if (!attached && !settings__matches_globs(s->process, agent.program) &&
 	    !settings__matches_globs(s->process, exe))
-		return;
+		return -1;
 	agent.pid = getpid();
+	agent.attached = attached;
 	make_title(argc, argv, agent.title, sizeof(agent.title));
-	choose_label(mark_activation());
+	choose_label(!attached && mark_activation());
 	/* top mode writes no files: it keeps the control socket for `filspy top` */
 	if (set_output_dir() < 0 || check_unsupported() < 0 ||
 	    (s->mode != FS_MODE_TOP && outputs__prepare_dir(&agent) < 0))
-		return;
+		return -1;
 	exit_hooks__install();
 	agent__start();
+	return __atomic_load_n(&agent.state, __ATOMIC_SEQ_CST) == FS_STATE_RUNNING ? 0 : -1;
+}
+
+__attribute__((constructor)) static void filspy_init(int argc, char **argv, char **envp)
+{
+	/* sh, dot, gcc...: nothing parsed, started or printed */
+	if (getauxval(AT_SECURE) || !any_setting(envp) || !pyruntime__present())
+		return;
+	agent__begin(argc, argv, envp, false);
 }

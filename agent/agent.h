@@ -66,9 +66,16 @@ typedef struct fs_agent {
 	uint64_t sampling_ns;         /* time spent in them */
 	int control_fd;               /* listening control socket, -1 when none */
 	bool stop_requested;          /* `stop` over the control socket */
+	bool detach_requested;        /* `finish`: write, then end the session now */
+	bool attached;                /* loaded by `filspy attach`, not preloaded */
 } fs_agent;
 
 extern fs_agent agent;
+
+/* Decides whether to profile with settings_env ("NAME=VALUE" strings) and starts
+ * the session: from the constructor, or from filspy_attach (attached: enabled
+ * whatever the settings say, no activation marking). Returns 0 when sampling. */
+int agent__begin(int argc, char **argv, char **settings_env, bool attached);
 
 /* Starts the sampler thread for the settings in agent.settings (constructor and
  * fork child). Never blocks. */

@@ -124,11 +124,16 @@ static void answer(fs_agent *a, int fd)
 	} else if (!strcmp(cmd, "flush")) {
 		outputs__write(a, true);
 		fputs("ok\n", f);
+	} else if (!strcmp(cmd, "finish")) {
+		/* `filspy attach` is done: write the files and leave the process as it was */
+		a->stop_requested = true;
+		a->detach_requested = true;
+		fputs("ok\n", f);
 	} else if (!strcmp(cmd, "stop")) {
 		a->stop_requested = true;
 		fputs("ok\n", f);
 	} else {
-		fprintf(f, "error: unknown command '%s' (snapshot, dump, info, flush, stop)\n", cmd);
+		fprintf(f, "error: unknown command '%s' (snapshot, dump, info, flush, stop, finish)\n", cmd);
 	}
 	fclose(f);
 }

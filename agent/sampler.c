@@ -191,12 +191,17 @@ void *sampler__main(void *arg)
 			 (unsigned long long)a->ticks, (double)a->sampling_ns / 1e3 / (double)a->ticks);
 	a->backend->stop(a);
 	/* sampling ended early (duration, stop): answer the control socket until exit */
-	while (running(a)) {
+	while (running(a) && !a->detach_requested) {
 		control__serve(a);
 		sleep_until(a, now_ns() + 100000000LL);
 	}
-	control__close(a, true);
 	outputs__write(a, true);
+	control__close(a, true); /* after the files: `filspy attach` waits for it to go */
+	if (a->detach_requested) { /* attached: leave the process as we found it */
+		profile__free(a->profile);
+		a->profile = NULL;
+		fs_info("attach session finished; the sampling thread ends");
+	}
 	outputs__remove_checkpoint(a);
 	procthreads__forget();
 	finish(a);

@@ -1,6 +1,8 @@
-/* `filspy attach [OPTIONS] PID`: profiles a running process. This version records
- * it with `py-spy record --pid` (ptrace) and writes the same files as the agent
- * with our own writers; loading the agent into the process is not done yet. */
+/* `filspy attach [OPTIONS] PID`: profiles a running process. First it loads the
+ * agent into it with ptrace (inject.c) and, when the duration ends or on Ctrl-C,
+ * asks it to write its files and end its thread; if loading is not permitted or
+ * fails, it records the process with `py-spy record --pid` instead and writes the
+ * same files with our own writers. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -9,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -20,6 +23,8 @@
 #include "filspy/settings.h"
 #include "filspy/spawn.h"
 #include "filspy/writers.h"
+#include "inject.h"
+#include "live.h"
 #include "report.h"
 
 #define EXIT_USAGE 2
@@ -94,6 +99,77 @@ static int write_outputs(const fs_settings *s, long pid, fs_profile *p, double s
 	return status;
 }
 
+/* The settings as "NAME=VALUE" lines for the agent: everything the environment
+ * (and our options) say, an absolute output directory, quiet by default. */
+static void settings_text(char *out, size_t size)
+{
+	extern char **environ;
+	size_t at = 0;
+	char cwd[2048];
+	bool quiet = false, dir = false;
+	for (char **e = environ; *e; e++) {
+		if (strncasecmp(*e, "FIL_PERF_", 9))
+			continue;
+		if (!strncasecmp(*e, "FIL_PERF_OUTPUT_DIR=", 20) && (*e)[20] != '/' && getcwd(cwd, sizeof(cwd))) {
+			at += (size_t)snprintf(out + at, size - at, "FIL_PERF_OUTPUT_DIR=%s/%s\n", cwd, *e + 20);
+			dir = true;
+			continue;
+		}
+		quiet |= !strncasecmp(*e, "FIL_PERF_SPY_QUIET=", 19);
+		dir |= !strncasecmp(*e, "FIL_PERF_OUTPUT_DIR=", 20);
+		at += (size_t)snprintf(out + at, size - at, "%s\n", *e);
+		if (at >= size)
+			at = size - 1;
+	}
+	if (!quiet)
+		at += (size_t)snprintf(out + at, size - at, "FIL_PERF_SPY_QUIET=1\n");
+	if (!dir && getcwd(cwd, sizeof(cwd)) && at < size)
+		snprintf(out + at, size - at, "FIL_PERF_OUTPUT_DIR=%s/outputs/perf\n", cwd);
+}
+
+/* Waits for the duration, Ctrl-C/SIGTERM or the end of the process; then the agent
+ * writes its files and ends its thread. Returns the exit status. */
+static int run_injected(const fs_settings *s, long pid)
+{
+	char *info = live__ask(pid, "info");
+	if (!s->quiet)
+		fs_info("the agent samples pid %ld%s; Ctrl-C ends it", pid,
+			s->duration_s > 0 ? " for the duration asked" : "");
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		double elapsed = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
+		if (stop_signal || (s->duration_s > 0 && elapsed >= s->duration_s) ||
+		    (kill((pid_t)pid, 0) < 0 && errno == ESRCH))
+			break;
+		struct timespec nap = { 0, 50000000 };
+		nanosleep(&nap, NULL);
+	}
+	char *done = live__ask(pid, "finish");
+	/* the agent answers, then writes; its socket goes when it is done */
+	char sock[128];
+	struct stat st;
+	snprintf(sock, sizeof(sock), "/tmp/filspy-%u/%ld.sock", (unsigned)geteuid(), pid);
+	for (int i = 0; i < 100 && stat(sock, &st) == 0; i++) {
+		struct timespec nap = { 0, 50000000 };
+		nanosleep(&nap, NULL);
+	}
+	char label[FS_LABEL_MAX + 32] = "", dir[PATH_MAX] = "";
+	for (char *l = info; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		sscanf(l, "label %159s", label);
+		sscanf(l, "dir %4095s", dir);
+	}
+	if (!s->quiet && label[0] && done)
+		fs_info("the agent wrote %s/%s-pyspy.* and its thread ended; the process goes on", dir, label);
+	int status = done ? 0 : 1;
+	if (!done)
+		fs_error("the process ended before the profile could be asked for (pid %ld)", pid);
+	free(info);
+	free(done);
+	return status;
+}
+
 int attach__main(int argc, char **argv)
 {
 	int at = cli__apply_options(argc, argv, 1);
@@ -114,6 +190,18 @@ int attach__main(int argc, char **argv)
 	settings__parse(&s, environ);
 	for (int i = 0; i < s.n_messages; i++)
 		fs_warn("%s", s.messages[i]);
+	signal(SIGINT, on_stop);
+	signal(SIGTERM, on_stop);
+	char lib[PATH_MAX], text[6000], why[300] = "";
+	settings_text(text, sizeof(text));
+	int err = cli__find_library(lib, sizeof(lib));
+	if (!err)
+		err = inject__agent((pid_t)pid, lib, text, why, sizeof(why));
+	else
+		snprintf(why, sizeof(why), "libfilspy.so not found");
+	if (!err)
+		return run_injected(&s, pid);
+	fs_info("could not load the agent into pid %ld (%s); recording with py-spy instead", pid, why);
 	char pyspy[PATH_MAX];
 	if (spawn__which(s.pyspy[0] ? s.pyspy : "py-spy", pyspy, sizeof(pyspy)) < 0) {
 		fs_error("attach records with py-spy, which is not found: pip install py-spy, or set "
@@ -154,8 +242,6 @@ int attach__main(int argc, char **argv)
 		args[n++] = "--subprocesses";
 	args[n] = NULL;
 	int log_fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	signal(SIGINT, on_stop);
-	signal(SIGTERM, on_stop);
 	time_t started = time(NULL);
 	pid_t child = spawn__start(pyspy, args, log_fd, -1);
 	if (log_fd >= 0)

@@ -44,8 +44,7 @@ static void usage(FILE *f)
 	fprintf(f, "\nDocumentation: docs/performance/py-spy.md\n");
 }
 
-/* The agent next to us (build/) or in ../lib (installed), unless FILSPY_LIBRARY says. */
-static int find_library(char *out, size_t size)
+int cli__find_library(char *out, size_t size)
 {
 	const char *forced = getenv("FILSPY_LIBRARY");
 	if (forced && *forced) {
@@ -135,7 +134,7 @@ static int run(int argc, char **argv, int first)
 		return EXIT_USAGE;
 	}
 	char lib[PATH_MAX];
-	int err = find_library(lib, sizeof(lib));
+	int err = cli__find_library(lib, sizeof(lib));
 	if (err) {
 		fs_error("cannot find libfilspy.so next to filspy or in ../lib (%s); set "
 			 "FILSPY_LIBRARY", strerror(-err));

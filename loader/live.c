@@ -37,9 +37,7 @@ static unsigned uid_of(long pid)
 	return uid;
 }
 
-/* Sends cmd to the agent of pid; returns the whole answer (malloc'ed) or NULL with
- * errno set (ENOENT: no agent there). */
-static char *ask(long pid, const char *cmd)
+char *live__ask(long pid, const char *cmd)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	snprintf(addr.sun_path, sizeof(addr.sun_path), "/tmp/filspy-%u/%ld.sock", uid_of(pid), pid);
@@ -100,7 +98,7 @@ int live__dump_main(int argc, char **argv)
 	long pid = parse_pid(argc, argv, "usage: filspy dump PID");
 	if (pid < 0)
 		return EXIT_USAGE;
-	char *answer = ask(pid, "dump");
+	char *answer = live__ask(pid, "dump");
 	if (answer) {
 		fputs(answer, stdout);
 		free(answer);
@@ -246,7 +244,7 @@ int live__top_main(int argc, char **argv)
 	unsigned long long samples_before = 0;
 	int status = 0;
 	for (int round = 0; iterations < 0 || round < iterations; round++) {
-		char *text = ask(pid, "snapshot");
+		char *text = live__ask(pid, "snapshot");
 		if (!text) {
 			if (round == 0) {
 				fs_error("process %ld runs no filspy agent with a control socket (%s); start it "

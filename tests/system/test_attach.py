@@ -1,29 +1,73 @@
 """`filspy attach PID` (and `filspy run` with FIL_PERF_SPY_PID) profiles a process
-that runs already; this version records it through py-spy."""
+that runs already: it loads the agent into it with ptrace, and falls back to
+py-spy when it cannot."""
 import os
 import subprocess
 import time
 
 import pytest
 
-from conftest import FILSPY, PROGRAMS, ROOT, parse_folded, plain_env, pyenv_python
+from conftest import (FILSPY, PROGRAMS, ROOT, interpreter_params, parse_folded, plain_env,
+                      pyenv_python)
 
 PYSPY = ROOT / "build" / "tools" / "py-spy" / "bin" / "py-spy"
 
 
-@pytest.fixture(autouse=True)
-def need_pyspy():
-    if not PYSPY.exists():
-        pytest.skip(f"py-spy is not installed at {PYSPY}")
+def threads_of(pid):
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+@pytest.mark.parametrize("python", interpreter_params([8, 11, 12, 13]))
+def test_injected_agent_profiles_then_leaves_the_process_as_it_was(python, tmp_path):
+    target = subprocess.Popen([python, PROGRAMS / "long_spin.py", "5"], stdout=subprocess.PIPE,
+                              text=True)
+    time.sleep(0.5)
+    threads, rss = threads_of(target.pid), rss_kib(target.pid)
+    out = tmp_path / "o"
+    r = subprocess.run([FILSPY, "attach", "--duration", "2", "--output-dir", out, "--output",
+                        "svg,raw", "--label", "inj", str(target.pid)], capture_output=True,
+                       text=True, env=plain_env(), timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "the agent samples pid" in r.stderr and "py-spy" not in r.stderr
+    assert sorted(os.listdir(out)) == ["inj-pyspy.svg", "inj-pyspy.txt"]
+    stacks = parse_folded((out / "inj-pyspy.txt").read_text())
+    assert sum(n for s, n in stacks.items() if s[-1].startswith("hot_loop")) > 150
+    time.sleep(0.3)
+    assert threads_of(target.pid) == threads
+    assert rss_kib(target.pid) - rss < 4096, "memory back near the pre-attach level"
+    stdout, _ = target.communicate(timeout=30)
+    assert (target.returncode, stdout) == (0, "spun\n")
+
+
+def test_a_sleeping_target_sleeps_on_after_the_injection(tmp_path):
+    python = pyenv_python(11) or "/usr/bin/python3.11"
+    code = "import time; t = time.monotonic(); time.sleep(3); print(round(time.monotonic() - t))"
+    target = subprocess.Popen([python, "-c", code], stdout=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    r = subprocess.run([FILSPY, "attach", "--quiet", "--idle", "--duration", "1", "--output-dir",
+                        tmp_path, "--output", "raw", "--label", "s", str(target.pid)],
+                       capture_output=True, text=True, env=plain_env(), timeout=60)
+    assert r.returncode == 0, r.stderr
+    stdout, _ = target.communicate(timeout=30)
+    assert (target.returncode, stdout) == (0, "3\n"), "the interrupted sleep was restarted"
+    assert sum(parse_folded((tmp_path / "s-pyspy.txt").read_text()).values()) > 50
 
 
 @pytest.mark.parametrize("how", ["attach", "run-pid"])
-def test_attach_writes_a_profile_and_the_target_keeps_its_status(how, tmp_path):
+def test_pyspy_fallback_writes_a_profile_and_the_target_keeps_its_status(how, tmp_path):
+    if not PYSPY.exists():
+        pytest.skip(f"py-spy is not installed at {PYSPY}")
     python = pyenv_python(11) or "/usr/bin/python3.11"
     target = subprocess.Popen([python, PROGRAMS / "long_spin.py", "4"], stdout=subprocess.PIPE,
                               text=True)
     time.sleep(0.5)
-    env = dict(plain_env(), FIL_PERF_SPY_PYSPY=str(PYSPY))
+    # no agent library to load: attach falls back to py-spy
+    env = dict(plain_env(), FIL_PERF_SPY_PYSPY=str(PYSPY), FILSPY_LIBRARY="/nonexistent.so")
     out = tmp_path / "o"
     if how == "attach":
         cmd = [FILSPY, "attach", "--duration", "2", "--output-dir", out, "--output", "svg,raw",
@@ -35,6 +79,7 @@ def test_attach_writes_a_profile_and_the_target_keeps_its_status(how, tmp_path):
         cmd = [FILSPY, "run"]
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode == 0, r.stderr
+    assert "recording with py-spy instead" in r.stderr
     assert sorted(os.listdir(out)) == ["att-pyspy.svg", "att-pyspy.txt"]
     stacks = parse_folded((out / "att-pyspy.txt").read_text())
     assert sum(n for s, n in stacks.items() if s[-1].startswith("hot_loop")) > 100
