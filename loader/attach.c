@@ -177,7 +177,9 @@ int attach__main(int argc, char **argv)
 		return EXIT_USAGE;
 	char *end;
 	long pid = at < argc ? strtol(argv[at], &end, 10) : 0;
-	if (at >= argc || *end || pid <= 0 || at + 1 != argc) {
+	/* options may also follow the pid: filspy attach PID --duration 2 */
+	int rest = at < argc ? cli__apply_options(argc, argv, at + 1) : argc;
+	if (at >= argc || *end || pid <= 0 || rest != argc) {
 		fs_error("usage: filspy attach [OPTIONS] PID   (e.g. --duration 10 --rate 200)");
 		return EXIT_USAGE;
 	}

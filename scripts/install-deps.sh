@@ -8,6 +8,7 @@ packages=(
 	libcriterion-dev pkg-config                     # unit tests
 	python3 python3-pytest python3-pip             # system tests, PyPI tools
 	graphviz valgrind libcap2-bin util-linux procps # real programs the tests run
+	tmux                                            # filspy top in a real terminal
 	zlib1g-dev golang-go                           # pprof: zlib header, go tool pprof
 	chromium chromium-driver python3-selenium       # the flamegraph in a real browser
 )

@@ -29,8 +29,8 @@ def test_injected_agent_profiles_then_leaves_the_process_as_it_was(python, tmp_p
     time.sleep(0.5)
     threads, rss = threads_of(target.pid), rss_kib(target.pid)
     out = tmp_path / "o"
-    r = subprocess.run([FILSPY, "attach", "--duration", "2", "--output-dir", out, "--output",
-                        "svg,raw", "--label", "inj", str(target.pid)], capture_output=True,
+    r = subprocess.run([FILSPY, "attach", str(target.pid), "--duration", "2", "--output-dir", out,
+                        "--output", "svg,raw", "--label", "inj"], capture_output=True,
                        text=True, env=plain_env(), timeout=60)
     assert r.returncode == 0, r.stderr
     assert "the agent samples pid" in r.stderr and "py-spy" not in r.stderr

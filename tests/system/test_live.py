@@ -86,3 +86,30 @@ def test_dump_of_a_process_without_agent_names_the_way_out():
     finally:
         p.kill()
         p.wait()
+
+
+def test_top_in_tmux_shows_function_rows_and_quits_on_q(running):
+    tmux = require_tool("tmux")
+    p, _ = running()
+    session = f"filspy-top-{p.pid}"
+    subprocess.run([tmux, "new-session", "-d", "-s", session, "-x", "120", "-y", "30",
+                    f"{FILSPY} top {p.pid}"], check=True)
+    try:
+        screen = ""
+        for _ in range(40):
+            time.sleep(0.1)
+            screen = subprocess.run([tmux, "capture-pane", "-p", "-t", session],
+                                    capture_output=True, text=True).stdout
+            if "hot_loop (long_spin.py)" in screen:
+                break
+        assert "%Own" in screen and "hot_loop (long_spin.py)" in screen, screen
+        subprocess.run([tmux, "send-keys", "-t", session, "q"], check=True)
+        for _ in range(30):
+            time.sleep(0.1)
+            alive = subprocess.run([tmux, "has-session", "-t", session],
+                                   capture_output=True).returncode == 0
+            if not alive:
+                break
+        assert not alive, "q quits filspy top"
+    finally:
+        subprocess.run([tmux, "kill-session", "-t", session], capture_output=True)
