@@ -71,8 +71,11 @@ static void sample_thread(fs_agent *a, struct self_state *st, const py_thread *t
 	int depth = -EAGAIN;
 	/* a torn chain is read again from the thread's current top frame */
 	for (int attempt = 0; attempt < WALK_ATTEMPTS && depth == -EAGAIN; attempt++) {
-		uintptr_t top = attempt ? pythreads__top_frame(&st->rt, t->tstate) : t->top_frame;
-		depth = top ? pyframes__walk(&st->rt, top, st->frames, MAX_DEPTH, &truncated) : 0;
+		uintptr_t must_reach = t->must_reach;
+		uintptr_t top = attempt ? pythreads__top_frame(&st->rt, t->tstate, &must_reach)
+					: t->top_frame;
+		depth = top ? pyframes__walk(&st->rt, top, must_reach, st->frames, MAX_DEPTH,
+					     &truncated) : 0;
 	}
 	if (depth == -EAGAIN)
 		st->torn++;
@@ -140,8 +143,8 @@ static void self_dump(fs_agent *a, FILE *f)
 	for (int i = 0; i < n; i++) {
 		const py_thread *t = &st->threads[i];
 		bool truncated = false;
-		int depth = t->top_frame ? pyframes__walk(&st->rt, t->top_frame, st->frames, MAX_DEPTH,
-							   &truncated) : 0;
+		int depth = t->top_frame ? pyframes__walk(&st->rt, t->top_frame, t->must_reach,
+							   st->frames, MAX_DEPTH, &truncated) : 0;
 		fprintf(f, "\nThread %d (%s): \"%s\"\n", t->tid,
 			procthreads__running(t->tid) ? "running" : "idle", procthreads__name(t->tid));
 		if (depth < 0) {

@@ -49,24 +49,33 @@ static uintptr_t word_at(const unsigned char *buf, int off)
 	return v;
 }
 
-static uintptr_t top_frame_of(const py_runtime *rt, const unsigned char *ts)
+/* 3.11/3.12 publish a new _PyCFrame in the thread state a few instructions before
+ * its current_frame is set: read in between, current_frame is stale C-stack memory
+ * and leads into freed frames. The real chain always passes through the frame the
+ * C caller's _PyCFrame holds, which cannot change while the inner one is active, so
+ * *must_reach is that frame (0 when there is nothing to check). */
+static uintptr_t top_frame_of(const py_runtime *rt, const unsigned char *ts, uintptr_t *must_reach)
 {
 	const py_offsets *o = rt->off;
+	*must_reach = 0;
 	if (o->tstate_frame != PY_NO_OFFSET)
 		return word_at(ts, o->tstate_frame);
 	if (o->tstate_current_frame != PY_NO_OFFSET)
 		return word_at(ts, o->tstate_current_frame);
-	uintptr_t cframe = word_at(ts, o->tstate_cframe), frame = 0;
+	uintptr_t cframe = word_at(ts, o->tstate_cframe), frame = 0, caller = 0;
 	if (!cframe || memread__word(cframe + o->cframe_current_frame, &frame) < 0)
 		return 0;
+	if (memread__word(cframe + o->cframe_previous, &caller) == 0 && caller)
+		memread__word(caller + o->cframe_current_frame, must_reach);
 	return frame;
 }
 
-uintptr_t pythreads__top_frame(const py_runtime *rt, uintptr_t tstate)
+uintptr_t pythreads__top_frame(const py_runtime *rt, uintptr_t tstate, uintptr_t *must_reach)
 {
 	unsigned char ts[TSTATE_BUF];
 	size_t len = (size_t)rt->off->tstate_size < sizeof(ts) ? (size_t)rt->off->tstate_size : sizeof(ts);
-	return memread__read(ts, tstate, len) < 0 ? 0 : top_frame_of(rt, ts);
+	*must_reach = 0;
+	return memread__read(ts, tstate, len) < 0 ? 0 : top_frame_of(rt, ts, must_reach);
 }
 
 int pythreads__list(const py_runtime *rt, py_thread *out, int max)
@@ -95,7 +104,7 @@ int pythreads__list(const py_runtime *rt, py_thread *out, int max)
 			} else {
 				t->tid = tid_of_pthread(t->pthread_id);
 			}
-			t->top_frame = top_frame_of(rt, ts);
+			t->top_frame = top_frame_of(rt, ts, &t->must_reach);
 			uintptr_t next = word_at(ts, o->tstate_next);
 			if (next == tstate)
 				break; /* a torn list must not loop us forever */

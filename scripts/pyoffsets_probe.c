@@ -97,16 +97,19 @@ int main(void)
 	F(tstate_frame, offsetof(PyThreadState, frame));
 	NONE(tstate_cframe);
 	NONE(cframe_current_frame);
+	NONE(cframe_previous);
 	NONE(tstate_current_frame);
 #elif PY_VERSION_HEX < 0x030D0000
 	NONE(tstate_frame);
 	F(tstate_cframe, offsetof(PyThreadState, cframe));
 	F(cframe_current_frame, offsetof(_PyCFrame, current_frame));
+	F(cframe_previous, offsetof(_PyCFrame, previous));
 	NONE(tstate_current_frame);
 #else
 	NONE(tstate_frame);
 	NONE(tstate_cframe);
 	NONE(cframe_current_frame);
+	NONE(cframe_previous);
 	F(tstate_current_frame, offsetof(PyThreadState, current_frame));
 #endif
 	F(tstate_thread_id, offsetof(PyThreadState, thread_id));

@@ -32,6 +32,7 @@ typedef struct py_offsets {
 	int32_t tstate_frame;              /* <= 3.10: PyFrameObject *frame */
 	int32_t tstate_cframe;             /* 3.11, 3.12: _PyCFrame *cframe */
 	int32_t cframe_current_frame;      /* 3.11, 3.12: inside _PyCFrame */
+	int32_t cframe_previous;           /* 3.11, 3.12: the C caller's _PyCFrame */
 	int32_t tstate_current_frame;      /* >= 3.13: _PyInterpreterFrame * */
 	int32_t tstate_thread_id;          /* unsigned long, pthread_self() */
 	int32_t tstate_native_thread_id;   /* >= 3.8: kernel tid */

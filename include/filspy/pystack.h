@@ -13,6 +13,7 @@ typedef struct py_thread {
 	unsigned long pthread_id;  /* pthread_self() of the thread */
 	int tid;                   /* kernel thread id, 0 when unknown */
 	uintptr_t top_frame;       /* innermost frame, 0 when the thread runs no Python */
+	uintptr_t must_reach;      /* a frame the chain from top_frame passes, or 0 */
 } py_thread;
 
 typedef struct py_frame_ref {
@@ -24,15 +25,17 @@ typedef struct py_frame_ref {
  * that cannot be read to its end yields the threads read so far. */
 int pythreads__list(const py_runtime *rt, py_thread *out, int max);
 
-/* Re-reads the innermost frame of one thread state; 0 when unreadable or none. */
-uintptr_t pythreads__top_frame(const py_runtime *rt, uintptr_t tstate);
+/* Re-reads the innermost frame of one thread state (0 when unreadable or none) and
+ * the frame its chain must pass through (see py_thread.must_reach). */
+uintptr_t pythreads__top_frame(const py_runtime *rt, uintptr_t tstate, uintptr_t *must_reach);
 
 /* Walks the frames from frame (innermost) outwards into out, innermost first,
  * skipping the C-stack shim frames. Returns the count; sets *truncated when max
  * frames were read and more remained. Returns -EAGAIN when the chain changed while
- * it was read (a frame in it stopped running): the caller may try again. */
-int pyframes__walk(const py_runtime *rt, uintptr_t frame, py_frame_ref *out, int max,
-		   bool *truncated);
+ * it was read (a frame in it stopped running) or never reached must_reach (when
+ * not 0): the caller may try again. */
+int pyframes__walk(const py_runtime *rt, uintptr_t frame, uintptr_t must_reach,
+		   py_frame_ref *out, int max, bool *truncated);
 
 /* Reads a str object as UTF-8 into out (always terminated, cut at size-1 bytes).
  * Returns the byte length, or -errno when it is not a readable compact string. */

@@ -1,0 +1,185 @@
+/* Perf-event program: on each CPU-clock tick that lands in the profiled process, it
+ * finds the running thread's PyThreadState and copies its Python frames (code
+ * object, instruction, a check word) to a ring buffer. The thread is stopped while
+ * this runs, so its frame chain cannot change under the walk. */
+#include <linux/bpf.h>
+#include <linux/types.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+#include "kernel_types.h"
+#include "filspy/bpf_sample.h"
+
+/* bpf_probe_read_user is a GPL-only helper */
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* set by the agent before loading; frozen, so the verifier sees constants */
+const volatile struct fsbpf_plan plan = {};
+
+/* pthread_self() of each Python thread -> its PyThreadState, kept by the agent */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u64);
+} threads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} samples SEC(".maps");
+
+/* A record is built here before it is copied out: too big for the BPF stack and
+ * for a per-CPU map value, so one array slot per CPU (max_entries set at load to
+ * the number of possible CPUs). */
+struct scratch {
+	struct fsbpf_sample head;
+	struct fsbpf_frame frames[FSBPF_MAX_FRAMES];
+	__u8 frame[FSBPF_FRAME_READ];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FSBPF_STAT_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+static __always_inline void count(__u32 which)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &which);
+	if (v)
+		*v += 1;
+}
+
+/* A field of the frame copy; offsets come from the plan, bounded for the verifier */
+static __always_inline __u64 frame_u64(const struct scratch *sc, __s32 off)
+{
+	__u64 v = 0;
+	if (off >= 0 && off <= FSBPF_FRAME_READ - 8)
+		__builtin_memcpy(&v, &sc->frame[off], sizeof(v));
+	return v;
+}
+
+static __always_inline __u32 frame_u32(const struct scratch *sc, __s32 off)
+{
+	__u32 v = 0;
+	if (off >= 0 && off <= FSBPF_FRAME_READ - 4)
+		__builtin_memcpy(&v, &sc->frame[off], sizeof(v));
+	return v;
+}
+
+struct walk {
+	struct scratch *sc;
+	__u64 frame;
+	__u32 n;
+	__u16 flags;
+};
+
+static long walk_one(__u32 i, void *data)
+{
+	struct walk *w = data;
+	struct scratch *sc = w->sc;
+	__u32 size = plan.frame_size;
+
+	if (!w->frame)
+		return 1;
+	if (w->n >= FSBPF_MAX_FRAMES) {
+		w->flags |= FSBPF_TRUNCATED;
+		return 1;
+	}
+	if (size > FSBPF_FRAME_READ)
+		size = FSBPF_FRAME_READ;
+	if (bpf_probe_read_user(sc->frame, size, (const void *)w->frame)) {
+		w->flags |= FSBPF_READ_ERROR;
+		return 1;
+	}
+	__u64 previous = frame_u64(sc, plan.frame_previous);
+	__u64 code = frame_u64(sc, plan.frame_code) & plan.code_tag_mask;
+	int shim = plan.frame_owner >= 0 && plan.frame_owner < FSBPF_FRAME_READ &&
+		   sc->frame[plan.frame_owner & (FSBPF_FRAME_READ - 1)] == (__u8)plan.frame_owner_cstack;
+
+	if (code && !shim) {
+		struct fsbpf_frame *f = &sc->frames[w->n & (FSBPF_MAX_FRAMES - 1)];
+		__u64 name = 0;
+		f->code = code;
+		if (plan.instr_is_pointer)
+			/* code units are 2 bytes; BPF has no signed division */
+			f->instr = (__u32)((__s64)(frame_u64(sc, plan.frame_instr) -
+						   (code + plan.code_code_adaptive)) >> 1);
+		else
+			f->instr = frame_u32(sc, plan.frame_instr);
+		bpf_probe_read_user(&name, sizeof(name), (const void *)(code + plan.code_check));
+		f->check = (__u32)name;
+		w->n++;
+	}
+	if (previous == w->frame)
+		return 1;
+	w->frame = previous;
+	return 0;
+}
+
+SEC("perf_event")
+int sample_python(void *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if ((__u32)(pid_tgid >> 32) != plan.tgid)
+		return 0;
+	count(FSBPF_STAT_EVENTS);
+
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 thread_pointer = BPF_CORE_READ(task, thread.fsbase);
+	__u64 *tstate = bpf_map_lookup_elem(&threads, &thread_pointer);
+	if (!tstate) {
+		count(FSBPF_STAT_NO_TSTATE);
+		return 0;
+	}
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct scratch *sc = bpf_map_lookup_elem(&scratch, &cpu);
+	if (!sc)
+		return 0;
+
+	__u64 frame = 0;
+	bpf_probe_read_user(&frame, sizeof(frame), (const void *)(*tstate + plan.tstate_frame));
+	if (frame && plan.cframe_current_frame >= 0)
+		bpf_probe_read_user(&frame, sizeof(frame),
+				    (const void *)(frame + plan.cframe_current_frame));
+	if (!frame) {
+		count(FSBPF_STAT_NO_TSTATE);
+		return 0;
+	}
+
+	struct walk w = { .sc = sc, .frame = frame };
+	bpf_loop(FSBPF_MAX_FRAMES + 1, walk_one, &w, 0);
+	if (!w.n)
+		return 0;
+
+	if (plan.gil_locked) {
+		int locked = 0;
+		__u64 holder = 0;
+		bpf_probe_read_user(&locked, sizeof(locked), (const void *)plan.gil_locked);
+		bpf_probe_read_user(&holder, sizeof(holder), (const void *)plan.gil_holder);
+		if (locked && holder == *tstate)
+			w.flags |= FSBPF_GIL_HELD;
+	}
+	sc->head.tid = (__u32)pid_tgid;
+	sc->head.flags = w.flags;
+	sc->head.tstate = *tstate;
+	__u32 n = w.n;
+	if (n > FSBPF_MAX_FRAMES)
+		n = FSBPF_MAX_FRAMES;
+	sc->head.depth = (__u16)n;
+	if (bpf_ringbuf_output(&samples, &sc->head,
+			       sizeof(sc->head) + (__u64)n * sizeof(struct fsbpf_frame), 0))
+		count(FSBPF_STAT_LOST);
+	else
+		count(FSBPF_STAT_EMITTED);
+	return 0;
+}

@@ -1,0 +1,67 @@
+/* What the BPF program (bpf/pystacks.bpf.c) and the agent exchange: the walk plan
+ * the agent computes from the version module, and the sample records the program
+ * writes to its ring buffer. Included by BPF C and by user space, so plain fixed-size
+ * types only. */
+#ifndef FILSPY_BPF_SAMPLE_H
+#define FILSPY_BPF_SAMPLE_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+/* Deep enough for the 1500-deep recursion test and as deep as the self backend
+ * reads; a deeper stack is cut and marked. */
+#define FSBPF_MAX_FRAMES 4096
+/* Bytes of one frame copied in one read: every field the walk needs lies in it
+ * (PyFrameObject <= 3.10 is the largest, 133 bytes in 3.6). */
+#define FSBPF_FRAME_READ 192
+
+/* How to walk this interpreter's frames, from the version module's offsets. Every
+ * offset is a byte offset; -1 means the version has no such field. */
+struct fsbpf_plan {
+	__u32 tgid;                /* samples of other processes are ignored */
+	__s32 tstate_frame;        /* pointer in PyThreadState to follow first */
+	__s32 cframe_current_frame;/* 3.11/3.12: then this pointer in _PyCFrame */
+	__s32 frame_previous;
+	__s32 frame_code;
+	__s32 frame_instr;
+	__s32 frame_owner;         /* >= 3.12: C-stack shim frames are skipped */
+	__s32 frame_owner_cstack;
+	__s32 frame_size;          /* <= FSBPF_FRAME_READ */
+	__s32 code_check;          /* offset of co_name: its low 32 bits are the check */
+	__s32 code_code_adaptive;  /* >= 3.11: instr pointer -> code-unit index */
+	__u32 instr_is_pointer;    /* >= 3.11: frame_instr is a pointer, else an int */
+	__u64 code_tag_mask;       /* 3.14: f_executable is a tagged reference */
+	__u64 gil_locked;          /* address of the GIL's locked int, 0 when unknown */
+	__u64 gil_holder;          /* address of its holder PyThreadState pointer */
+};
+
+/* One Python frame, innermost first in a record. */
+struct fsbpf_frame {
+	__u64 code;                /* code object address */
+	__u32 instr;               /* <= 3.10 f_lasti; else the code-unit index */
+	__u32 check;               /* low 32 bits of co_name when sampled */
+};
+
+#define FSBPF_GIL_HELD   0x1u  /* this thread held the GIL at the sample */
+#define FSBPF_TRUNCATED  0x2u  /* more frames than FSBPF_MAX_FRAMES */
+#define FSBPF_READ_ERROR 0x4u  /* the walk stopped on an unreadable frame */
+
+/* A record: this header, then depth struct fsbpf_frame. */
+struct fsbpf_sample {
+	__u32 tid;
+	__u16 flags;
+	__u16 depth;               /* frames that follow */
+	__u64 tstate;
+};
+
+/* Counters the program keeps in its `stats` array map. */
+enum fsbpf_stat {
+	FSBPF_STAT_EVENTS,         /* perf events of our process */
+	FSBPF_STAT_NO_TSTATE,      /* the thread runs no Python (or is not listed yet) */
+	FSBPF_STAT_EMITTED,        /* records written */
+	FSBPF_STAT_LOST,           /* ring buffer full */
+	FSBPF_STAT_COUNT,
+};
+
+#endif

@@ -1,0 +1,42 @@
+/* The interface of libfilspy-bpf.so, the part of the bpf backend that needs libbpf
+ * (and through it libelf and zlib). The light preload never links it: the sampling
+ * thread dlopens it and looks up the one exported symbol, fsbpf_interface. */
+#ifndef FILSPY_BPF_SESSION_H
+#define FILSPY_BPF_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "filspy/bpf_sample.h"
+
+#define FSBPF_INTERFACE_VERSION 1
+#define FSBPF_INTERFACE_SYMBOL "fsbpf_interface"
+
+typedef struct fsbpf_session fsbpf_session;
+
+/* Called for each record drained from the ring buffer. */
+typedef void (*fsbpf_record_fn)(void *ctx, const struct fsbpf_sample *head,
+				const struct fsbpf_frame *frames);
+
+typedef struct fsbpf_interface {
+	int version;  /* FSBPF_INTERFACE_VERSION */
+	/* Loads the program with plan, opens a CPU-clock perf event per online CPU at
+	 * rate_hz and attaches the program to each. Returns NULL with why filled in
+	 * (a sentence naming the step and the kernel's answer). */
+	fsbpf_session *(*open)(const struct fsbpf_plan *plan, int rate_hz, char *why,
+			       size_t why_size);
+	/* Tells the program which PyThreadState runs on the thread whose
+	 * pthread_self() is thread; tstate 0 forgets the thread. Returns 0 or -errno. */
+	int (*set_thread)(fsbpf_session *s, uint64_t thread, uint64_t tstate);
+	/* Hands every record waiting in the ring buffer to fn. Returns how many. */
+	int (*drain)(fsbpf_session *s, fsbpf_record_fn fn, void *ctx);
+	/* The program's counters, summed over CPUs (enum fsbpf_stat). */
+	void (*stats)(fsbpf_session *s, uint64_t out[FSBPF_STAT_COUNT]);
+	/* Detaches and frees everything. */
+	void (*close)(fsbpf_session *s);
+	/* In a forked child: closes the session's descriptors (the parent's events
+	 * must not live on in the child) without touching memory the parent owns. */
+	void (*drop_after_fork)(fsbpf_session *s);
+} fsbpf_interface_t;
+
+#endif
