@@ -10,6 +10,7 @@ packages=(
 	graphviz valgrind libcap2-bin util-linux procps # real programs the tests run
 	tmux                                            # filspy top in a real terminal
 	zlib1g-dev golang-go                           # pprof: zlib header, go tool pprof
+	libbpf-dev bpftool                              # the bpf backend: libbpf, skeletons
 	chromium chromium-driver python3-selenium       # the flamegraph in a real browser
 )
 
