@@ -8,21 +8,16 @@
 #include "filspy/log.h"
 #include "filspy/pystack.h"
 #include "filspy/symcache.h"
+#include "stacks.h"
 
 #define MAX_THREADS 1024
-#define MAX_DEPTH 4096
 #define WALK_ATTEMPTS 3
-
-#define KEY_TRUNCATED 0xfffffffffffffffeULL
-#define KEY_THREAD_BASE 0xffffffff00000000ULL
 
 struct self_state {
 	py_runtime rt;
-	symcache *cache;
 	py_thread threads[MAX_THREADS];
-	py_frame_ref frames[MAX_DEPTH];
-	const sym_entry *entries[MAX_DEPTH];
-	fs_frame_id ids[MAX_DEPTH + 2];
+	py_frame_ref frames[STACKS_MAX_DEPTH];
+	stack_builder stacks;
 	uint64_t torn;        /* thread samples dropped because their chain kept changing */
 };
 
@@ -42,8 +37,8 @@ static int self_start(fs_agent *a, const char **why)
 	if (a->settings.native)
 		fs_warn("FIL_PERF_SPY_NATIVE: the self backend sees Python frames only; "
 			"native frames are left out (the pyspy backend has them)");
-	st->cache = symcache__new(&st->rt);
-	if (!st->cache) {
+	st->stacks.cache = symcache__new(&st->rt);
+	if (!st->stacks.cache) {
 		free(st);
 		*why = "out of memory";
 		return -ENOMEM;
@@ -57,14 +52,6 @@ static int self_start(fs_agent *a, const char **why)
 	return 0;
 }
 
-static fs_frame_id thread_root(fs_agent *a, const py_thread *t)
-{
-	char name[96];
-	snprintf(name, sizeof(name), "thread (%d): %s", t->tid, procthreads__name(t->tid));
-	return profile__intern_frame(a->profile, KEY_THREAD_BASE | (uint32_t)t->tid, 0, name, "",
-				     FS_ORIGIN_SPECIAL);
-}
-
 static void sample_thread(fs_agent *a, struct self_state *st, const py_thread *t)
 {
 	bool truncated;
@@ -74,34 +61,13 @@ static void sample_thread(fs_agent *a, struct self_state *st, const py_thread *t
 		uintptr_t must_reach = t->must_reach;
 		uintptr_t top = attempt ? pythreads__top_frame(&st->rt, t->tstate, &must_reach)
 					: t->top_frame;
-		depth = top ? pyframes__walk(&st->rt, top, must_reach, st->frames, MAX_DEPTH,
+		depth = top ? pyframes__walk(&st->rt, top, must_reach, st->frames, STACKS_MAX_DEPTH,
 					     &truncated) : 0;
 	}
 	if (depth == -EAGAIN)
 		st->torn++;
-	if (depth <= 0)
-		return;
-	symcache__resolve(st->cache, st->frames, depth, st->entries);
-	size_t k = 0;
-	if (a->settings.threads)
-		st->ids[k++] = thread_root(a, t);
-	/* the walk starts at the innermost frame, so a cut stack lacks its root */
-	if (truncated)
-		st->ids[k++] = profile__intern_frame(a->profile, KEY_TRUNCATED, 0, "[truncated]", "",
-						     FS_ORIGIN_SPECIAL);
-	size_t first_python = k;
-	for (int i = depth - 1; i >= 0; i--) {
-		const sym_entry *e = st->entries[i];
-		if (!e)
-			continue;
-		fs_frame_id id = profile__intern_frame(a->profile, e->key,
-						       symcache__line(st->cache, e, &st->frames[i]),
-						       e->name, e->file, e->origin);
-		if (id != UINT32_MAX)
-			st->ids[k++] = id;
-	}
-	if (k > first_python)
-		profile__add_stack(a->profile, st->ids, k, 1);
+	if (depth > 0)
+		stacks__add(a, &st->stacks, t->tid, st->frames, depth, truncated);
 }
 
 static void self_sample(fs_agent *a)
@@ -135,32 +101,8 @@ static void self_sample(fs_agent *a)
 static void self_dump(fs_agent *a, FILE *f)
 {
 	struct self_state *st = a->backend_state;
-	if (!st)
-		return;
-	int n = pythreads__list(&st->rt, st->threads, MAX_THREADS);
-	fprintf(f, "Process %d: %s\nPython v%d.%d.%d (self backend)\n", a->pid, a->title,
-		st->rt.major, st->rt.minor, st->rt.micro);
-	for (int i = 0; i < n; i++) {
-		const py_thread *t = &st->threads[i];
-		bool truncated = false;
-		int depth = t->top_frame ? pyframes__walk(&st->rt, t->top_frame, t->must_reach,
-							   st->frames, MAX_DEPTH, &truncated) : 0;
-		fprintf(f, "\nThread %d (%s): \"%s\"\n", t->tid,
-			procthreads__running(t->tid) ? "running" : "idle", procthreads__name(t->tid));
-		if (depth < 0) {
-			fprintf(f, "    (the stack changed while it was read)\n");
-			continue;
-		}
-		symcache__resolve(st->cache, st->frames, depth, st->entries);
-		for (int k = 0; k < depth; k++) {
-			const sym_entry *e = st->entries[k];
-			if (e)
-				fprintf(f, "    %s (%s:%d)\n", e->name, e->file,
-					symcache__line(st->cache, e, &st->frames[k]));
-		}
-		if (truncated)
-			fprintf(f, "    [truncated]\n");
-	}
+	if (st)
+		stacks__dump(a, &st->rt, &st->stacks, f);
 }
 
 static void self_stop(fs_agent *a)
@@ -169,8 +111,8 @@ static void self_stop(fs_agent *a)
 	if (!st)
 		return;
 	fs_debug("self backend: %llu thread samples dropped as torn, %u code objects cached",
-		 (unsigned long long)st->torn, symcache__size(st->cache));
-	symcache__free(st->cache);
+		 (unsigned long long)st->torn, symcache__size(st->stacks.cache));
+	symcache__free(st->stacks.cache);
 	free(st);
 	a->backend_state = NULL;
 }

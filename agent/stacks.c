@@ -1,0 +1,90 @@
+/* One thread's walked frames -> a profile stack, or lines of a dump. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "stacks.h"
+
+#define KEY_TRUNCATED 0xfffffffffffffffeULL
+#define KEY_THREAD_BASE 0xffffffff00000000ULL
+
+static fs_frame_id thread_root(fs_agent *a, int tid)
+{
+	char name[96];
+	snprintf(name, sizeof(name), "thread (%d): %s", tid, procthreads__name(tid));
+	return profile__intern_frame(a->profile, KEY_THREAD_BASE | (uint32_t)tid, 0, name, "",
+				     FS_ORIGIN_SPECIAL);
+}
+
+void stacks__add(fs_agent *a, stack_builder *b, int tid, const py_frame_ref *frames,
+		 int depth, bool truncated)
+{
+	if (depth > STACKS_MAX_DEPTH)
+		depth = STACKS_MAX_DEPTH;
+	symcache__resolve(b->cache, frames, depth, b->entries);
+	size_t k = 0;
+	if (a->settings.threads)
+		b->ids[k++] = thread_root(a, tid);
+	/* the walk starts at the innermost frame, so a cut stack lacks its root */
+	if (truncated)
+		b->ids[k++] = profile__intern_frame(a->profile, KEY_TRUNCATED, 0, "[truncated]", "",
+						    FS_ORIGIN_SPECIAL);
+	size_t first_python = k;
+	for (int i = depth - 1; i >= 0; i--) {
+		const sym_entry *e = b->entries[i];
+		if (!e)
+			continue;
+		fs_frame_id id = profile__intern_frame(a->profile, e->key,
+						       symcache__line(b->cache, e, &frames[i]),
+						       e->name, e->file, e->origin);
+		if (id != UINT32_MAX)
+			b->ids[k++] = id;
+	}
+	if (k > first_python)
+		profile__add_stack(a->profile, b->ids, k, 1);
+}
+
+static void print_frames(FILE *f, stack_builder *b, const py_frame_ref *frames, int depth,
+			 bool truncated)
+{
+	if (depth > STACKS_MAX_DEPTH)
+		depth = STACKS_MAX_DEPTH;
+	symcache__resolve(b->cache, frames, depth, b->entries);
+	for (int k = 0; k < depth; k++) {
+		const sym_entry *e = b->entries[k];
+		if (e)
+			fprintf(f, "    %s (%s:%d)\n", e->name, e->file,
+				symcache__line(b->cache, e, &frames[k]));
+	}
+	if (truncated)
+		fprintf(f, "    [truncated]\n");
+}
+
+#define DUMP_MAX_THREADS 1024
+
+void stacks__dump(fs_agent *a, const py_runtime *rt, stack_builder *b, FILE *f)
+{
+	py_thread *threads = calloc(DUMP_MAX_THREADS, sizeof(*threads));
+	py_frame_ref *frames = calloc(STACKS_MAX_DEPTH, sizeof(*frames));
+	if (!threads || !frames) {
+		fprintf(f, "error: out of memory\n");
+		goto out;
+	}
+	int n = pythreads__list(rt, threads, DUMP_MAX_THREADS);
+	fprintf(f, "Process %d: %s\nPython v%d.%d.%d (%s backend)\n", a->pid, a->title,
+		rt->major, rt->minor, rt->micro, a->backend ? a->backend->name : "no");
+	for (int i = 0; i < n; i++) {
+		const py_thread *t = &threads[i];
+		bool truncated = false;
+		int depth = t->top_frame ? pyframes__walk(rt, t->top_frame, t->must_reach, frames,
+							   STACKS_MAX_DEPTH, &truncated) : 0;
+		fprintf(f, "\nThread %d (%s): \"%s\"\n", t->tid,
+			procthreads__running(t->tid) ? "running" : "idle", procthreads__name(t->tid));
+		if (depth < 0)
+			fprintf(f, "    (the stack changed while it was read)\n");
+		else
+			print_frames(f, b, frames, depth, truncated);
+	}
+out:
+	free(threads);
+	free(frames);
+}
