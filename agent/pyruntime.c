@@ -118,28 +118,35 @@ uintptr_t pyruntime__interpreters_head(const py_runtime *rt)
 	return head;
 }
 
-uintptr_t pyruntime__gil_holder(const py_runtime *rt, uintptr_t interp)
+int pyruntime__gil_fields(const py_runtime *rt, uintptr_t interp, uintptr_t *locked,
+			  uintptr_t *holder)
 {
 	const py_offsets *o = rt->off;
-	uintptr_t gil, holder = 0;
-	int locked = 0;
+	uintptr_t gil;
 	if (o->interp_gil_locked != PY_NO_OFFSET) {
-		if (read_int(interp + o->interp_gil_locked, &locked) < 0 ||
-		    memread__word(interp + o->interp_gil_holder, &holder) < 0)
-			return 0;
+		*locked = interp + (uintptr_t)o->interp_gil_locked;
+		*holder = interp + (uintptr_t)o->interp_gil_holder;
 	} else if (o->runtime_gil_locked != PY_NO_OFFSET) {
-		gil = rt->runtime;
-		if (read_int(gil + o->runtime_gil_locked, &locked) < 0 ||
-		    memread__word(gil + o->runtime_gil_holder, &holder) < 0)
-			return 0;
+		*locked = rt->runtime + (uintptr_t)o->runtime_gil_locked;
+		*holder = rt->runtime + (uintptr_t)o->runtime_gil_holder;
 	} else if (o->interp_gil != PY_NO_OFFSET) {
-		if (memread__word(interp + o->interp_gil, &gil) < 0 ||
-		    read_int(gil + o->gil_locked, &locked) < 0 ||
-		    memread__word(gil + o->gil_holder, &holder) < 0)
-			return 0;
+		if (memread__word(interp + o->interp_gil, &gil) < 0 || !gil)
+			return -EFAULT;
+		*locked = gil + (uintptr_t)o->gil_locked;
+		*holder = gil + (uintptr_t)o->gil_holder;
 	} else {
-		return 0; /* 3.6 keeps its GIL in statics no symbol names */
+		return -ENOTSUP; /* 3.6 keeps its GIL in statics no symbol names */
 	}
+	return 0;
+}
+
+uintptr_t pyruntime__gil_holder(const py_runtime *rt, uintptr_t interp)
+{
+	uintptr_t locked_at, holder_at, holder = 0;
+	int locked = 0;
+	if (pyruntime__gil_fields(rt, interp, &locked_at, &holder_at) < 0 ||
+	    read_int(locked_at, &locked) < 0 || memread__word(holder_at, &holder) < 0)
+		return 0;
 	return locked ? holder : 0;
 }
 

@@ -43,6 +43,12 @@ uintptr_t pyruntime__interpreters_head(const py_runtime *rt);
 /* True when the GIL holder can be known for this version. */
 bool pyruntime__knows_gil(const py_runtime *rt);
 
+/* Where the GIL of the interpreter at interp keeps its `locked` int and its holder
+ * (a PyThreadState pointer), for readers that read them themselves (the bpf
+ * program). Returns 0, or -errno when the version's GIL cannot be found. */
+int pyruntime__gil_fields(const py_runtime *rt, uintptr_t interp, uintptr_t *locked,
+			  uintptr_t *holder);
+
 /* The GIL holder (a PyThreadState address) of the interpreter at interp, or 0 when
  * the GIL is free or unknown. */
 uintptr_t pyruntime__gil_holder(const py_runtime *rt, uintptr_t interp);
