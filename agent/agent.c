@@ -105,19 +105,6 @@ static bool mark_activation(void)
 	return false;
 }
 
-/* Says which settings this build cannot honour yet; returns -1 when profiling must
- * not start (a forced backend that is not there). */
-static int check_unsupported(void)
-{
-	fs_settings *s = &agent.settings;
-	if (s->backend == FS_BACKEND_BPF) {
-		fs_error("backend bpf (FIL_PERF_SPY_BACKEND) is not in this build yet; no profile "
-			 "will be written");
-		return -1;
-	}
-	return 0;
-}
-
 /* Makes the output directory absolute now: the program may chdir later. */
 static int set_output_dir(void)
 {
@@ -201,6 +188,7 @@ void agent__finish(int timeout_ms)
 void agent__after_fork_child(void)
 {
 	control__close(&agent, false); /* the socket and its path are the parent's */
+	backend_bpf__after_fork(&agent);
 	if (!agent.settings.subprocesses)
 		return;
 	agent.pid = getpid();
@@ -241,7 +229,7 @@ int agent__begin(int argc, char **argv, char **settings_env, bool attached)
 	make_title(argc, argv, agent.title, sizeof(agent.title));
 	choose_label(!attached && mark_activation());
 	/* top mode writes no files: it keeps the control socket for `filspy top` */
-	if (set_output_dir() < 0 || check_unsupported() < 0 ||
+	if (set_output_dir() < 0 ||
 	    (s->mode != FS_MODE_TOP && outputs__prepare_dir(&agent) < 0))
 		return -1;
 	exit_hooks__install();

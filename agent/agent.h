@@ -32,6 +32,9 @@ typedef struct fs_backend {
 	/* Takes one sample of every thread into a->profile; NULL when the backend
 	 * samples by itself (the sampler then only watches it). */
 	void (*sample)(struct fs_agent *a);
+	/* For a backend that samples by itself: collects what it sampled into
+	 * a->profile, every POLL_INTERVAL_NS; NULL when it needs no help. */
+	void (*poll)(struct fs_agent *a);
 	/* NULL or false when the backend died on its way, with *why set. */
 	bool (*alive)(struct fs_agent *a, const char **why);
 	/* Ends sampling and leaves every sample in a->profile. */
@@ -43,6 +46,7 @@ typedef struct fs_backend {
 
 extern const fs_backend backend_self;
 extern const fs_backend backend_pyspy;
+extern const fs_backend backend_bpf;
 
 typedef struct fs_agent {
 	fs_settings settings;
@@ -103,6 +107,9 @@ int control__open(fs_agent *a);
 void control__serve(fs_agent *a);
 void control__close(fs_agent *a, bool remove);
 
+/* In a forked child: closes the descriptors of the parent's bpf session. */
+void backend_bpf__after_fork(fs_agent *a);
+
 /* The sampler thread's body. */
 void *sampler__main(void *arg);
 
@@ -118,5 +125,10 @@ void procthreads__forget(void);  /* closes cached files, after fork or at the en
 /* futex helpers on agent.state */
 void futex__wake(volatile int *word);
 void futex__wait(volatile int *word, int expected, long timeout_ns);
+
+/* Where thread tid is blocked, from /proc/self/task/TID/syscall: 1 when it runs (or
+ * may run), 0 when blocked, with *nr the system call (-1: blocked outside any) and
+ * *arg1 its first argument, -1 when unknown (the thread is gone). */
+int procthreads__syscall(int tid, long *nr, unsigned long *arg1);
 
 #endif

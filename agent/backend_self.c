@@ -67,7 +67,7 @@ static void sample_thread(fs_agent *a, struct self_state *st, const py_thread *t
 	if (depth == -EAGAIN)
 		st->torn++;
 	if (depth > 0)
-		stacks__add(a, &st->stacks, t->tid, st->frames, depth, truncated);
+		stacks__add(a, &st->stacks, t->tid, st->frames, NULL, depth, truncated);
 }
 
 static void self_sample(fs_agent *a)

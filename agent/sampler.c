@@ -48,11 +48,13 @@ static void finish(fs_agent *a)
 }
 
 #define WATCH_INTERVAL_NS 100000000LL /* backends that sample by themselves */
+#define POLL_INTERVAL_NS 20000000LL   /* ... and those of them that need collecting */
 
 static void sample_loop(fs_agent *a)
 {
 	const fs_settings *s = &a->settings;
-	const int64_t interval = a->backend->sample ? 1000000000LL / s->rate_hz : WATCH_INTERVAL_NS;
+	const int64_t interval = a->backend->sample ? 1000000000LL / s->rate_hz
+				 : a->backend->poll ? POLL_INTERVAL_NS : WATCH_INTERVAL_NS;
 	const int64_t start = now_ns();
 	const int64_t stop_at = s->duration_s > 0 ? start + (int64_t)(s->duration_s * 1e9) : INT64_MAX;
 	int64_t next = start, last_checkpoint = start;
@@ -83,8 +85,8 @@ static void sample_loop(fs_agent *a)
 			sample_loop(a);
 			return;
 		}
-		if (a->backend->sample) {
-			a->backend->sample(a);
+		if (a->backend->sample || a->backend->poll) {
+			(a->backend->sample ? a->backend->sample : a->backend->poll)(a);
 			a->ticks++;
 			a->sampling_ns += (uint64_t)(now_ns() - t);
 		}
@@ -134,7 +136,7 @@ static bool choose_backend(fs_agent *a)
 		enum fs_backend_choice choice;
 		const fs_backend *backend;
 	} order[] = {
-		{ FS_BACKEND_BPF, NULL },
+		{ FS_BACKEND_BPF, &backend_bpf },
 		{ FS_BACKEND_PYSPY, &backend_pyspy },
 		{ FS_BACKEND_SELF, &backend_self },
 	};
@@ -148,9 +150,7 @@ static bool choose_backend(fs_agent *a)
 		if (forced != FS_BACKEND_AUTO && forced != order[i].choice)
 			continue;
 		a->backend = order[i].backend;
-		int err = a->backend ? a->backend->start(a, &why) : -ENOTSUP;
-		if (!a->backend)
-			why = "not in this build yet";
+		int err = a->backend->start(a, &why);
 		if (err == 0) {
 			if (forced == FS_BACKEND_AUTO && at)
 				fs_info("using the %s backend (passed over: %s)", a->backend->name, passed);

@@ -7,40 +7,68 @@
 #define KEY_TRUNCATED 0xfffffffffffffffeULL
 #define KEY_THREAD_BASE 0xffffffff00000000ULL
 
-static fs_frame_id thread_root(fs_agent *a, int tid)
+static fs_frame_id thread_root(fs_profile *p, int tid)
 {
 	char name[96];
 	snprintf(name, sizeof(name), "thread (%d): %s", tid, procthreads__name(tid));
-	return profile__intern_frame(a->profile, KEY_THREAD_BASE | (uint32_t)tid, 0, name, "",
+	return profile__intern_frame(p, KEY_THREAD_BASE | (uint32_t)tid, 0, name, "",
 				     FS_ORIGIN_SPECIAL);
 }
 
-void stacks__add(fs_agent *a, stack_builder *b, int tid, const py_frame_ref *frames,
-		 int depth, bool truncated)
+/* Adds the sample whose frames b->entries holds already to profile p, below a root
+ * frame (root_name, unless NULL) and a thread root (with_thread). */
+static void emit(fs_profile *p, stack_builder *b, uint64_t root_key, const char *root_name,
+		 bool with_thread, bool count_stale, int tid, const py_frame_ref *frames,
+		 const uint32_t *checks, int depth, bool truncated)
 {
-	if (depth > STACKS_MAX_DEPTH)
-		depth = STACKS_MAX_DEPTH;
-	symcache__resolve(b->cache, frames, depth, b->entries);
 	size_t k = 0;
-	if (a->settings.threads)
-		b->ids[k++] = thread_root(a, tid);
+	if (root_name)
+		b->ids[k++] = profile__intern_frame(p, root_key, 0, root_name, "", FS_ORIGIN_SPECIAL);
+	if (with_thread)
+		b->ids[k++] = thread_root(p, tid);
 	/* the walk starts at the innermost frame, so a cut stack lacks its root */
 	if (truncated)
-		b->ids[k++] = profile__intern_frame(a->profile, KEY_TRUNCATED, 0, "[truncated]", "",
+		b->ids[k++] = profile__intern_frame(p, KEY_TRUNCATED, 0, "[truncated]", "",
 						    FS_ORIGIN_SPECIAL);
 	size_t first_python = k;
 	for (int i = depth - 1; i >= 0; i--) {
 		const sym_entry *e = b->entries[i];
 		if (!e)
 			continue;
-		fs_frame_id id = profile__intern_frame(a->profile, e->key,
+		if (checks && checks[i] && checks[i] != (uint32_t)e->check_name) {
+			if (count_stale)
+				b->stale++;
+			continue;
+		}
+		fs_frame_id id = profile__intern_frame(p, e->key,
 						       symcache__line(b->cache, e, &frames[i]),
 						       e->name, e->file, e->origin);
 		if (id != UINT32_MAX)
 			b->ids[k++] = id;
 	}
 	if (k > first_python)
-		profile__add_stack(a->profile, b->ids, k, 1);
+		profile__add_stack(p, b->ids, k, 1);
+}
+
+void stacks__add(fs_agent *a, stack_builder *b, int tid, const py_frame_ref *frames,
+		 const uint32_t *checks, int depth, bool truncated)
+{
+	stacks__add_both(a, b, true, NULL, 0, NULL, tid, frames, checks, depth, truncated);
+}
+
+void stacks__add_both(fs_agent *a, stack_builder *b, bool to_main, fs_profile *second,
+		      uint64_t root_key, const char *root_name, int tid,
+		      const py_frame_ref *frames, const uint32_t *checks, int depth, bool truncated)
+{
+	if (depth > STACKS_MAX_DEPTH)
+		depth = STACKS_MAX_DEPTH;
+	symcache__resolve(b->cache, frames, depth, b->entries);
+	if (to_main)
+		emit(a->profile, b, 0, NULL, a->settings.threads, true, tid, frames, checks, depth,
+		     truncated);
+	if (second)
+		emit(second, b, root_key, root_name, true, !to_main, tid, frames, checks, depth,
+		     truncated);
 }
 
 static void print_frames(FILE *f, stack_builder *b, const py_frame_ref *frames, int depth,

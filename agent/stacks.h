@@ -15,15 +15,25 @@
 typedef struct stack_builder {
 	symcache *cache;
 	const sym_entry *entries[STACKS_MAX_DEPTH];
-	fs_frame_id ids[STACKS_MAX_DEPTH + 2];
+	fs_frame_id ids[STACKS_MAX_DEPTH + 3];
+	uint64_t stale;  /* frames dropped: their code object changed since the sample */
 } stack_builder;
 
 /* Adds one sample of thread tid whose frames (innermost first) are frames[0..depth)
  * to a->profile, under a `thread (TID): NAME` root with FIL_PERF_SPY_THREADS and
  * below a `[truncated]` root when the walk was cut. Frames whose code object cannot
- * be read are left out. */
+ * be read are left out, and so are those whose check word (checks: NULL, or per
+ * frame the low 32 bits of the name pointer when sampled, 0 for unknown) no longer
+ * matches: the code object was freed and its address reused since. */
 void stacks__add(fs_agent *a, stack_builder *b, int tid, const py_frame_ref *frames,
-		 int depth, bool truncated);
+		 const uint32_t *checks, int depth, bool truncated);
+
+/* The same sample, resolved once, into a->profile (when to_main, as stacks__add
+ * does) and into second (when not NULL) as ROOT;thread (TID): NAME;frames, ROOT
+ * being a synthetic frame root_name with key root_key: the GIL view's state. */
+void stacks__add_both(fs_agent *a, stack_builder *b, bool to_main, fs_profile *second,
+		      uint64_t root_key, const char *root_name, int tid,
+		      const py_frame_ref *frames, const uint32_t *checks, int depth, bool truncated);
 
 /* Prints every thread's current stack, innermost frame first, read from memory
  * now (`filspy dump`), whatever the backend. */

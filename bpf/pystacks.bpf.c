@@ -79,6 +79,7 @@ static __always_inline __u32 frame_u32(const struct scratch *sc, __s32 off)
 struct walk {
 	struct scratch *sc;
 	__u64 frame;
+	__u64 must_reach;  /* see top_frame */
 	__u32 n;
 	__u16 flags;
 };
@@ -103,7 +104,7 @@ static long walk_one(__u32 i, void *data)
 	}
 	__u64 previous = frame_u64(sc, plan.frame_previous);
 	__u64 code = frame_u64(sc, plan.frame_code) & plan.code_tag_mask;
-	int shim = plan.frame_owner >= 0 && plan.frame_owner < FSBPF_FRAME_READ &&
+	int shim = plan.frame_owner >= 0 &&
 		   sc->frame[plan.frame_owner & (FSBPF_FRAME_READ - 1)] == (__u8)plan.frame_owner_cstack;
 
 	if (code && !shim) {
@@ -120,10 +121,34 @@ static long walk_one(__u32 i, void *data)
 		f->check = (__u32)name;
 		w->n++;
 	}
+	if (w->frame == w->must_reach)
+		w->must_reach = 0;
 	if (previous == w->frame)
 		return 1;
 	w->frame = previous;
 	return 0;
+}
+
+/* The innermost frame. 3.11/3.12 publish a new _PyCFrame a few instructions before
+ * its current_frame is set, and the thread may be stopped in between: the real
+ * chain then must pass through the frame of the caller's _PyCFrame, which is what
+ * must_reach holds. */
+static __always_inline void top_frame(__u64 tstate, struct walk *w)
+{
+	__u64 frame = 0, caller = 0;
+	bpf_probe_read_user(&frame, sizeof(frame), (const void *)(tstate + plan.tstate_frame));
+	if (!frame || plan.cframe_current_frame < 0) {
+		w->frame = frame;
+		return;
+	}
+	__u64 cframe = frame;
+	frame = 0;
+	bpf_probe_read_user(&frame, sizeof(frame), (const void *)(cframe + plan.cframe_current_frame));
+	bpf_probe_read_user(&caller, sizeof(caller), (const void *)(cframe + plan.cframe_previous));
+	if (caller)
+		bpf_probe_read_user(&w->must_reach, sizeof(w->must_reach),
+				    (const void *)(caller + plan.cframe_current_frame));
+	w->frame = frame;
 }
 
 SEC("perf_event")
@@ -146,18 +171,17 @@ int sample_python(void *ctx)
 	if (!sc)
 		return 0;
 
-	__u64 frame = 0;
-	bpf_probe_read_user(&frame, sizeof(frame), (const void *)(*tstate + plan.tstate_frame));
-	if (frame && plan.cframe_current_frame >= 0)
-		bpf_probe_read_user(&frame, sizeof(frame),
-				    (const void *)(frame + plan.cframe_current_frame));
-	if (!frame) {
+	struct walk w = { .sc = sc };
+	top_frame(*tstate, &w);
+	if (!w.frame) {
 		count(FSBPF_STAT_NO_TSTATE);
 		return 0;
 	}
-
-	struct walk w = { .sc = sc, .frame = frame };
 	bpf_loop(FSBPF_MAX_FRAMES + 1, walk_one, &w, 0);
+	if (w.must_reach && !(w.flags & FSBPF_TRUNCATED)) {
+		count(FSBPF_STAT_TORN);
+		return 0;
+	}
 	if (!w.n)
 		return 0;
 
@@ -169,6 +193,8 @@ int sample_python(void *ctx)
 		if (locked && holder == *tstate)
 			w.flags |= FSBPF_GIL_HELD;
 	}
+	if (w.flags & FSBPF_READ_ERROR)
+		count(FSBPF_STAT_UNREADABLE);
 	sc->head.tid = (__u32)pid_tgid;
 	sc->head.flags = w.flags;
 	sc->head.tstate = *tstate;

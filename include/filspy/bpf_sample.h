@@ -13,8 +13,9 @@
  * reads; a deeper stack is cut and marked. */
 #define FSBPF_MAX_FRAMES 4096
 /* Bytes of one frame copied in one read: every field the walk needs lies in it
- * (PyFrameObject <= 3.10 is the largest, 133 bytes in 3.6). */
-#define FSBPF_FRAME_READ 192
+ * (PyFrameObject <= 3.10 is the largest, 133 bytes in 3.6). A power of two, so
+ * that offsets masked with it satisfy the verifier. */
+#define FSBPF_FRAME_READ 256
 
 /* How to walk this interpreter's frames, from the version module's offsets. Every
  * offset is a byte offset; -1 means the version has no such field. */
@@ -22,13 +23,15 @@ struct fsbpf_plan {
 	__u32 tgid;                /* samples of other processes are ignored */
 	__s32 tstate_frame;        /* pointer in PyThreadState to follow first */
 	__s32 cframe_current_frame;/* 3.11/3.12: then this pointer in _PyCFrame */
+	__s32 cframe_previous;     /* 3.11/3.12: the C caller's _PyCFrame */
 	__s32 frame_previous;
 	__s32 frame_code;
 	__s32 frame_instr;
 	__s32 frame_owner;         /* >= 3.12: C-stack shim frames are skipped */
 	__s32 frame_owner_cstack;
 	__s32 frame_size;          /* <= FSBPF_FRAME_READ */
-	__s32 code_check;          /* offset of co_name: its low 32 bits are the check */
+	__s32 code_check;          /* co_qualname (co_name before 3.11): its address's
+				    * low 32 bits are the check */
 	__s32 code_code_adaptive;  /* >= 3.11: instr pointer -> code-unit index */
 	__u32 instr_is_pointer;    /* >= 3.11: frame_instr is a pointer, else an int */
 	__u64 code_tag_mask;       /* 3.14: f_executable is a tagged reference */
@@ -61,6 +64,8 @@ enum fsbpf_stat {
 	FSBPF_STAT_NO_TSTATE,      /* the thread runs no Python (or is not listed yet) */
 	FSBPF_STAT_EMITTED,        /* records written */
 	FSBPF_STAT_LOST,           /* ring buffer full */
+	FSBPF_STAT_TORN,           /* caught between a _PyCFrame and its frame */
+	FSBPF_STAT_UNREADABLE,     /* records whose walk stopped on an unreadable frame */
 	FSBPF_STAT_COUNT,
 };
 

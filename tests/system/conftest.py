@@ -2,6 +2,7 @@
 that runs a program with and without it."""
 import glob
 import os
+import sys
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -69,6 +70,9 @@ def agent_env(outdir, agent=AGENT, **settings):
         "FIL_PERF_OUTPUT_DIR": str(outdir),
         "FIL_PERF_RUN_LABEL": "x",
         "FIL_PERF_SPY_OUTPUT": "svg,raw",
+        # the reference backend, which runs everywhere; tests of the others and of
+        # the automatic choice say so (FIL_PERF_SPY_BACKEND=None leaves it to auto)
+        "FIL_PERF_SPY_BACKEND": "self",
     })
     for key, value in settings.items():
         if value is None:
@@ -147,6 +151,28 @@ def assert_shares_match(run, min_samples):
     for name, share in truth.items():
         print(f"{name}: truth {share:.3f} profile {shares[name]:.3f}")
         assert abs(shares[name] - share) <= 0.02, (name, share, shares[name])
+
+
+def bpf_skip_reason():
+    """Why the bpf backend cannot run here (None when it can): asks the agent."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        r = run([sys.executable, "-c", "import time; time.sleep(0.3)"],
+                agent_env(Path(tmp) / "out", FIL_PERF_SPY_BACKEND="bpf", FIL_PERF_SPY_OUTPUT="raw"),
+                outdir=Path(tmp) / "out")
+        if r.returncode == 0 and "cannot start" not in r.stderr:
+            return None
+        return "the bpf backend cannot run here: " + r.stderr.strip()
+
+
+BPF_SKIP = bpf_skip_reason()
+
+
+def backend_params():
+    """pytest params for the backends that read frames: self always, bpf where the
+    kernel lets it load (else a visible skip that says why)."""
+    return [pytest.param("self", id="self"),
+            pytest.param("bpf", id="bpf", marks=[pytest.mark.skip(reason=BPF_SKIP)] if BPF_SKIP else [])]
 
 
 def require_tool(name):
