@@ -41,10 +41,16 @@ static int keep_libbpf_message(enum libbpf_print_level level, const char *fmt, v
 
 static void set_why(char *why, size_t size, const char *step, int err)
 {
-	snprintf(why, size, "%s: %s%s%s", step, strerror(err > 0 ? err : -err),
-		 last_libbpf_message[0] ? " (" : "", last_libbpf_message[0] ? last_libbpf_message : "");
-	if (last_libbpf_message[0])
-		strncat(why, ")", size - strlen(why) - 1);
+	if (err < 0)
+		err = -err;
+	if (err == EPERM || err == EACCES) {
+		snprintf(why, size, "%s: not permitted (BPF sampling needs CAP_BPF and "
+			 "CAP_PERFMON, or root; `filspy doctor` tells what this host allows)", step);
+		return;
+	}
+	snprintf(why, size, "%s: %s%s%s%s", step, strerror(err),
+		 last_libbpf_message[0] ? " (" : "", last_libbpf_message,
+		 last_libbpf_message[0] ? ")" : "");
 }
 
 static void session_close(fsbpf_session *s)

@@ -1,5 +1,6 @@
 /* `filspy doctor`: tries, rather than guesses, what this host allows the bpf,
  * pyspy and self backends, and says how to fix what is refused. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -25,7 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "doctor.h"
+#include "filspy/bpf_session.h"
 #include "filspy/log.h"
 
 #define EXIT_USAGE 2
@@ -1065,24 +1068,59 @@ static void find_pythons(void)
 	qsort(pythons, (size_t)n_pythons, sizeof(*pythons), by_version);
 }
 
+/* The real thing: libfilspy-bpf.so next to libfilspy.so loads the backend's own
+ * program (the verifier of this kernel checks it) and attaches it to every CPU
+ * for a moment, with a plan that matches no process. */
+static void check_bpf_program(void)
+{
+	char lib[PATH_MAX], why[512];
+	const char *name = "bpf program";
+	if (cli__find_library(lib, sizeof(lib)) < 0) {
+		struct check *c = add(name, "no", "libfilspy.so is not found next to filspy");
+		set_fix(c, "make, or make install");
+		return;
+	}
+	char *slash = strrchr(lib, '/');
+	snprintf(slash ? slash + 1 : lib, sizeof(lib) - (size_t)(slash ? slash + 1 - lib : 0),
+		 "libfilspy-bpf.so");
+	void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		struct check *c = add(name, "no", "%s cannot be loaded: %s", lib, dlerror());
+		set_fix(c, "make (it needs libbpf1), or install libbpf1");
+		return;
+	}
+	const fsbpf_interface_t *api = dlsym(h, FSBPF_INTERFACE_SYMBOL);
+	if (!api || api->version != FSBPF_INTERFACE_VERSION) {
+		add(name, "no", "%s is from another filspy build", lib);
+		dlclose(h);
+		return;
+	}
+	struct fsbpf_plan plan = { .tgid = UINT32_MAX, .tstate_frame = 0, .cframe_current_frame = -1,
+				   .cframe_previous = -1, .frame_owner = -1,
+				   .frame_owner_cstack = -1, .frame_size = 72, .code_tag_mask = ~0ULL };
+	fsbpf_session *session = api->open(&plan, 100, why, sizeof(why));
+	if (session) {
+		add(name, "ok", "the bpf backend's program loads, passes this kernel's verifier "
+		    "and attaches to every CPU");
+		api->close(session);
+	} else {
+		add(name, "no", "%s", why);
+	}
+	dlclose(h);
+}
+
 /* ---- the summary ---- */
 
 /* What `auto` would choose, in agent/sampler.c's order: bpf, pyspy, self. */
 static const char *auto_backend(char *why, size_t size)
 {
-	bool bpf_host = is_ok("kernel") && is_ok("kernel BTF") && is_ok("BPF permission") &&
-			is_ok("perf events");
 	why[0] = 0;
-#ifdef FILSPY_BPF_BACKEND
-	if (bpf_host) {
-		snprintf(why, size, "the kernel, its BTF and the BPF and perf-event trials allow it");
+	if (is_ok("bpf program")) {
+		snprintf(why, size, "its program loads and attaches here");
 		return "bpf";
 	}
-	append(why, size, "bpf: the host refuses it; ");
-#else
-	append(why, size, "bpf is not in this build yet%s; ", bpf_host ? " (the host would allow "
-	       "it)" : "");
-#endif
+	append(why, size, "bpf: %s; ", is_ok("BPF permission") && is_ok("perf events")
+	       ? "its program does not load (see `bpf program`)" : "the host refuses it");
 	bool pyspy = is_ok("py-spy"), traced = is_ok("ptrace by a child");
 	if (pyspy && traced) {
 		append(why, size, "py-spy is found and a child may ptrace the program");
@@ -1292,6 +1330,7 @@ int doctor__main(int argc, char **argv)
 	check_btf();
 	check_bpf(&h, &t);
 	check_perf(&h, &t);
+	check_bpf_program();
 	check_ptrace(&h, &t);
 	check_yama(&h);
 	check_caps(&h);

@@ -153,6 +153,14 @@ def assert_shares_match(run, min_samples):
         assert abs(shares[name] - share) <= 0.02, (name, share, shares[name])
 
 
+def python311():
+    """CPython 3.11, the version most tests run: pyenv's, else Debian's."""
+    path = pyenv_python(11) or (DEBIAN_PYTHON if os.path.exists(DEBIAN_PYTHON) else None)
+    if not path:
+        pytest.skip("no CPython 3.11 installed")
+    return path
+
+
 def bpf_skip_reason():
     """Why the bpf backend cannot run here (None when it can): asks the agent."""
     import tempfile

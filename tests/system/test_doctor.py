@@ -12,7 +12,7 @@ NO_PTRACE = BUILD / "tests" / "no_ptrace"
 PYSPY = ROOT / "build" / "tools" / "py-spy" / "bin" / "py-spy"
 NAMES = {"kernel", "kernel BTF", "BPF permission", "perf events", "ptrace of a child",
          "ptrace by a child", "Yama ptrace_scope", "capabilities", "seccomp", "process_vm_readv",
-         "py-spy"}
+         "py-spy", "bpf program"}
 CAP_BPF, CAP_SYS_ADMIN, CAP_SYS_PTRACE = 39, 21, 19
 
 
@@ -72,6 +72,8 @@ def test_as_root_bpf_and_ptrace_are_allowed():
         pytest.skip("root here lacks CAP_BPF and CAP_SYS_ADMIN")
     assert checks["BPF permission"]["status"] == "ok"
     assert "CAP_BPF" in report["capabilities"]
+    assert checks["bpf program"]["status"] == "ok", checks["bpf program"]
+    assert report["auto_backend"] == "bpf"
 
 
 def test_pyspy_found_through_the_setting():
@@ -80,7 +82,9 @@ def test_pyspy_found_through_the_setting():
     env = dict(plain_env(), FIL_PERF_SPY_PYSPY=str(PYSPY))
     checks, report = doctor(env=env)
     assert checks["py-spy"]["status"] == "ok" and "py-spy 0." in checks["py-spy"]["detail"]
-    if checks["ptrace by a child"]["status"] == "ok":
+    if checks["bpf program"]["status"] == "ok":
+        assert report["auto_backend"] == "bpf"
+    elif checks["ptrace by a child"]["status"] == "ok":
         assert report["auto_backend"] == "pyspy"
 
 
@@ -134,6 +138,8 @@ def test_without_capabilities_bpf_is_refused_and_explained():
     assert checks["BPF permission"]["status"] == "no"
     assert "CAP_BPF" in checks["BPF permission"]["detail"]
     assert "BPF" in checks["BPF permission"]["fix"]
+    assert checks["bpf program"]["status"] == "no"
+    assert "not permitted" in checks["bpf program"]["detail"]
     assert report["capabilities"] == []
     assert report["auto_backend"] != "bpf"
 

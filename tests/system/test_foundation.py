@@ -9,16 +9,10 @@ import xml.dom.minidom
 import pytest
 
 from conftest import (AGENT, FILSPY, PROGRAMS, agent_env, interpreter_params, parse_folded,
-                      plain_env, pyenv_python, require_tool, run)
+                      plain_env, python311, require_tool, run)
 
 PY311 = interpreter_params([11])
 
-
-def python311():
-    path = pyenv_python(11) or ("/usr/bin/python3.11" if os.path.exists("/usr/bin/python3.11") else None)
-    if not path:
-        pytest.skip("no CPython 3.11 installed")
-    return path
 
 
 @pytest.mark.parametrize("python", PY311)

@@ -8,13 +8,10 @@ import subprocess
 
 import pytest
 
-from conftest import FILSPY, PROGRAMS, ROOT, parse_folded, pyenv_python, require_tool
+from conftest import FILSPY, PROGRAMS, ROOT, parse_folded, python311, require_tool
 
 PYSPY = ROOT / "build" / "tools" / "py-spy" / "bin" / "py-spy"
 
-
-def python311():
-    return pyenv_python(11) or "/usr/bin/python3.11"
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,112 @@
+"""The bpf backend: chosen first where the kernel allows BPF, passed over with a
+reason where it does not, forced and refused without harm to the program."""
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import (AGENT, BPF_SKIP, FILSPY, PROGRAMS, agent_env, frame_function, parse_folded,
+                      plain_env, python311, run)
+
+needs_bpf = pytest.mark.skipif(bool(BPF_SKIP), reason=BPF_SKIP or "")
+DROP = "cap_bpf,cap_perfmon,cap_sys_admin"
+
+
+def without_bpf_caps(cmd, env, outdir):
+    """Runs cmd with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN out of the bounding set."""
+    capsh = shutil.which("capsh")
+    if not capsh:
+        pytest.skip("capsh (libcap2-bin) is not installed")
+    inner = " ".join(f"'{c}'" for c in cmd)
+    return run([capsh, f"--drop={DROP}", "--", "-c", f"exec {inner}"], env, outdir=outdir)
+
+
+@needs_bpf
+def test_auto_chooses_bpf_where_allowed(profiled):
+    r = profiled([python311(), PROGRAMS / "long_spin.py", "1"], FIL_PERF_SPY_BACKEND=None)
+    assert r.returncode == 0 and r.stdout == "spun\n", r.stderr
+    assert "with the bpf backend" in r.stderr, r.stderr
+    stacks = parse_folded(r.raw())
+    assert sum(n for s, n in stacks.items() if frame_function(s[-1]) == "hot_loop") >= 50
+
+
+@needs_bpf
+def test_auto_passes_bpf_over_without_capabilities(tmp_path):
+    outdir = tmp_path / "out"
+    cmd = [python311(), PROGRAMS / "long_spin.py", "1"]
+    r = without_bpf_caps(cmd, agent_env(outdir, FIL_PERF_SPY_BACKEND=None), outdir)
+    assert r.returncode == 0 and r.stdout == "spun\n", r.stderr
+    assert "passed over: bpf: loading the BPF program: not permitted" in r.stderr, r.stderr
+    assert "with the bpf backend" not in r.stderr
+    assert sum(parse_folded(r.raw()).values()) >= 50
+
+
+@needs_bpf
+def test_forced_bpf_without_capabilities_says_why_and_leaves_program_alone(tmp_path):
+    outdir = tmp_path / "out"
+    cmd = [python311(), PROGRAMS / "exits.py", "exit3"]
+    base = run(cmd, plain_env())
+    r = without_bpf_caps(cmd, agent_env(outdir, FIL_PERF_SPY_BACKEND="bpf"), outdir)
+    assert (r.returncode, r.stdout) == (base.returncode, base.stdout)
+    lines = [line for line in r.stderr.splitlines() if line.startswith("filspy:")]
+    assert lines == ["filspy: backend bpf (FIL_PERF_SPY_BACKEND) cannot start: loading the BPF "
+                     "program: not permitted (BPF sampling needs CAP_BPF and CAP_PERFMON, or "
+                     "root; `filspy doctor` tells what this host allows); no profile will be "
+                     "written"], r.stderr
+    assert not outdir.exists() or not list(outdir.iterdir())
+
+
+def test_missing_bpf_library_is_passed_over(tmp_path, profiled):
+    lonely = tmp_path / "lib" / "libfilspy.so"
+    lonely.parent.mkdir()
+    shutil.copy(AGENT, lonely)
+    r = profiled([python311(), PROGRAMS / "long_spin.py", "1"], agent=lonely,
+                 FIL_PERF_SPY_BACKEND=None)
+    assert r.returncode == 0 and r.stdout == "spun\n", r.stderr
+    assert "bpf: libfilspy-bpf.so cannot be loaded" in r.stderr, r.stderr
+    assert sum(parse_folded(r.raw()).values()) >= 50
+
+
+@needs_bpf
+def test_gil_holder_filter_keeps_a_single_threads_samples(profiled):
+    r = profiled([python311(), PROGRAMS / "long_spin.py", "1"], FIL_PERF_SPY_BACKEND="bpf",
+                 FIL_PERF_SPY_GIL=1)
+    assert r.returncode == 0, r.stderr
+    assert sum(parse_folded(r.raw()).values()) >= 50, r.stderr
+
+
+@needs_bpf
+def test_idle_is_explained(profiled):
+    r = profiled([python311(), PROGRAMS / "long_spin.py", "1"], FIL_PERF_SPY_BACKEND="bpf",
+                 FIL_PERF_SPY_IDLE=1)
+    assert r.returncode == 0
+    assert "FIL_PERF_SPY_IDLE: the bpf backend samples threads while they run" in r.stderr
+
+
+@needs_bpf
+def test_fork_children_do_not_keep_the_parents_events(profiled, unprofiled):
+    cmd = [python311(), PROGRAMS / "fork_pool.py"]
+    base = unprofiled(cmd)
+    r = profiled(cmd, timeout=60, FIL_PERF_SPY_OUTPUT="raw", FIL_PERF_SPY_BACKEND="bpf")
+    assert (r.returncode, r.stdout) == (base.returncode, base.stdout), r.stderr
+    assert r.files() == ["x-pyspy.txt"]
+    r = profiled(cmd, timeout=60, FIL_PERF_SPY_OUTPUT="raw", FIL_PERF_SPY_BACKEND="bpf",
+                 FIL_PERF_SPY_SUBPROCESSES=1)
+    assert r.returncode == 0, r.stderr
+    assert len(r.files()) >= 4, (r.files(), r.stderr)
+
+
+@needs_bpf
+def test_dump_reads_stacks_with_the_bpf_backend(tmp_path):
+    import time
+    outdir = tmp_path / "out"
+    p = subprocess.Popen([python311(), PROGRAMS / "long_spin.py", "4"],
+                         env=agent_env(outdir, FIL_PERF_SPY_BACKEND="bpf"),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.5)
+        d = subprocess.run([FILSPY, "dump", str(p.pid)], capture_output=True, text=True, timeout=20)
+        assert d.returncode == 0, d.stderr
+        assert "(bpf backend)" in d.stdout and "hot_loop" in d.stdout, d.stdout
+    finally:
+        p.wait(timeout=30)
