@@ -1,8 +1,8 @@
 /* The `bpf` backend: a perf-event program samples whichever of our threads is on a
  * CPU and walks its Python frames in the kernel (bpf/pystacks.bpf.c). This side,
  * on the sampling thread, loads it through libfilspy-bpf.so (dlopen: libbpf, libelf
- * and zlib never weigh on the preload), tells it which PyThreadState each thread
- * runs, and turns its records into profile stacks with the self backend's symbol
+ * and zlib never weigh on the preload), tells it which PyThreadState each kernel
+ * thread runs, and turns its records into profile stacks with the self backend's symbol
  * cache. */
 #include <dlfcn.h>
 #include <errno.h>
@@ -27,7 +27,7 @@ struct bpf_state {
 	fsbpf_session *session;
 	struct fsbpf_plan plan;
 	py_thread listed[MAX_THREADS];
-	uint64_t mapped_thread[MAX_THREADS], mapped_tstate[MAX_THREADS];
+	uint64_t mapped_thread[MAX_THREADS], mapped_tstate[MAX_THREADS]; /* tid -> tstate */
 	int n_mapped;
 	py_frame_ref frames[FSBPF_MAX_FRAMES];
 	uint32_t checks[FSBPF_MAX_FRAMES];
@@ -100,7 +100,7 @@ static int make_plan(fs_agent *a, struct bpf_state *st, const char **why)
 static bool preferred(const struct bpf_state *st, int n, int j)
 {
 	for (int k = 0; k < n; k++) {
-		if (k == j || st->listed[k].pthread_id != st->listed[j].pthread_id)
+		if (k == j || st->listed[k].tid != st->listed[j].tid)
 			continue;
 		bool k_runs = st->listed[k].top_frame != 0, j_runs = st->listed[j].top_frame != 0;
 		if (k_runs != j_runs ? k_runs : k < j)
@@ -115,7 +115,7 @@ static void sync_threads(struct bpf_state *st)
 	int n = pythreads__list(&st->rt, st->listed, MAX_THREADS);
 	for (int i = 0; i < st->n_mapped; i++) {
 		int j = 0;
-		while (j < n && st->listed[j].pthread_id != st->mapped_thread[i])
+		while (j < n && (uint64_t)st->listed[j].tid != st->mapped_thread[i])
 			j++;
 		if (j == n) {
 			st->api->set_thread(st->session, st->mapped_thread[i], 0);
@@ -126,18 +126,18 @@ static void sync_threads(struct bpf_state *st)
 	}
 	for (int j = 0; j < n; j++) {
 		const py_thread *t = &st->listed[j];
-		if (!preferred(st, n, j))
+		if (!t->tid || !preferred(st, n, j))
 			continue;
 		int i = 0;
-		while (i < st->n_mapped && st->mapped_thread[i] != t->pthread_id)
+		while (i < st->n_mapped && st->mapped_thread[i] != (uint64_t)t->tid)
 			i++;
 		if (i < st->n_mapped && st->mapped_tstate[i] == t->tstate)
 			continue;
-		if (st->api->set_thread(st->session, t->pthread_id, t->tstate) < 0)
+		if (st->api->set_thread(st->session, (uint64_t)t->tid, t->tstate) < 0)
 			continue;
 		if (i == st->n_mapped)
 			st->n_mapped++;
-		st->mapped_thread[i] = t->pthread_id;
+		st->mapped_thread[i] = (uint64_t)t->tid;
 		st->mapped_tstate[i] = t->tstate;
 	}
 }

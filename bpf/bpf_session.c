@@ -166,11 +166,11 @@ fail:
 	return NULL;
 }
 
-static int session_set_thread(fsbpf_session *s, uint64_t thread, uint64_t tstate)
+static int session_set_thread(fsbpf_session *s, uint64_t tid, uint64_t tstate)
 {
 	int fd = bpf_map__fd(s->skel->maps.threads);
-	int err = tstate ? bpf_map_update_elem(fd, &thread, &tstate, BPF_ANY)
-			 : bpf_map_delete_elem(fd, &thread);
+	int err = tstate ? bpf_map_update_elem(fd, &tid, &tstate, BPF_ANY)
+			 : bpf_map_delete_elem(fd, &tid);
 	return err < 0 ? -errno : 0;
 }
 

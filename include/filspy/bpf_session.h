@@ -25,9 +25,9 @@ typedef struct fsbpf_interface {
 	 * (a sentence naming the step and the kernel's answer). */
 	fsbpf_session *(*open)(const struct fsbpf_plan *plan, int rate_hz, char *why,
 			       size_t why_size);
-	/* Tells the program which PyThreadState runs on the thread whose
-	 * pthread_self() is thread; tstate 0 forgets the thread. Returns 0 or -errno. */
-	int (*set_thread)(fsbpf_session *s, uint64_t thread, uint64_t tstate);
+	/* Tells the program which PyThreadState runs on kernel thread tid; tstate 0
+	 * forgets the thread. Returns 0 or -errno. */
+	int (*set_thread)(fsbpf_session *s, uint64_t tid, uint64_t tstate);
 	/* Hands every record waiting in the ring buffer to fn. Returns how many. */
 	int (*drain)(fsbpf_session *s, fsbpf_record_fn fn, void *ctx);
 	/* The program's counters, summed over CPUs (enum fsbpf_stat). */

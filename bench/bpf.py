@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""The bpf backend side by side with the self backend and no agent, in one run on
+this (noisy, shared) machine:
+
+- overhead at 100 Hz and 1 kHz: the CPU-bound workload's own work time, median of
+  interleaved rounds (none, self, bpf in rotating order), as a ratio to no agent;
+- samples delivered against the rate asked, at 100, 1000 and 5000 Hz (a
+  single-threaded CPU-bound program: it is on a CPU the whole time);
+- the program's start delay: time from exec to the first line of Python;
+- the kernel's own cost per program run (kernel.bpf_stats_enabled, run_time_ns /
+  run_cnt of the loaded program).
+
+    bench/bpf.py [--quick] [--lib build/libfilspy.so] [--python PY]
+"""
+import argparse
+import glob
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CPU_BOUND = os.path.join(ROOT, "bench", "cpu_bound.py")
+FIRST_LINE = "import time; print(time.clock_gettime_ns(time.CLOCK_MONOTONIC))"
+BACKENDS = ("none", "self", "bpf")
+
+
+def default_python():
+    root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    found = sorted(glob.glob(os.path.join(root, "versions", "3.11*", "bin", "python3.11")))
+    return found[-1] if found else "/usr/bin/python3.11"
+
+
+def env_for(lib, outdir, backend, rate, output="raw"):
+    env = {k: v for k, v in os.environ.items()
+           if not k.upper().startswith("FIL_PERF_") and k not in ("LD_PRELOAD", "FILSPY_ACTIVATION")}
+    if backend != "none":
+        env.update({"LD_PRELOAD": lib, "FIL_PERF_SPY_ENABLED": "1", "FIL_PERF_SPY_RATE": str(rate),
+                    "FIL_PERF_OUTPUT_DIR": outdir, "FIL_PERF_RUN_LABEL": "bench",
+                    "FIL_PERF_SPY_OUTPUT": output, "FIL_PERF_SPY_BACKEND": backend})
+    return env
+
+
+def work_seconds(python, rounds, env):
+    out = subprocess.run([python, CPU_BOUND, str(rounds)], env=env, capture_output=True,
+                         text=True, check=True)
+    if "cannot start" in out.stderr:
+        raise RuntimeError(out.stderr.strip())
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def overhead(python, lib, rate, rounds, runs, tmp):
+    times = {b: [] for b in BACKENDS}
+    for i in range(runs):
+        order = BACKENDS[i % 3:] + BACKENDS[:i % 3]
+        for b in order:
+            times[b].append(work_seconds(python, rounds, env_for(lib, tmp, b, rate)))
+    base = statistics.median(times["none"])
+    return {b: statistics.median(times[b]) / base for b in ("self", "bpf")}
+
+
+def delivered(python, lib, rate, rounds, tmp):
+    out = os.path.join(tmp, f"delivered-{rate}")
+    seconds = work_seconds(python, rounds, env_for(lib, out, "bpf", rate))
+    samples = 0
+    with open(os.path.join(out, "bench-pyspy.txt")) as f:
+        for line in f:
+            samples += int(line.rsplit(" ", 1)[1])
+    return samples, seconds, samples / (rate * seconds)
+
+
+def first_line_delay(python, lib, runs, tmp):
+    def once(backend):
+        env = env_for(lib, tmp, backend, 100, output="raw")
+        start = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+        out = subprocess.run([python, "-c", FIRST_LINE], env=env, capture_output=True, check=True)
+        return (int(out.stdout.decode().split()[0]) - start) / 1e6
+    delays = {b: [] for b in ("none", "bpf")}
+    for i in range(runs):
+        for b in (("none", "bpf") if i % 2 else ("bpf", "none")):
+            delays[b].append(once(b))
+    return statistics.median(delays["none"]), statistics.median(delays["bpf"])
+
+
+def kernel_cost(python, lib, rate, tmp):
+    """run_time_ns / run_cnt of our program while it samples a busy process."""
+    bpftool = shutil.which("bpftool") or "/usr/sbin/bpftool"
+    stats_file = "/proc/sys/kernel/bpf_stats_enabled"
+    try:
+        with open(stats_file) as f:
+            before = f.read().strip()
+        with open(stats_file, "w") as f:
+            f.write("1")
+    except OSError as e:
+        return None, f"cannot enable {stats_file}: {e}"
+    try:
+        p = subprocess.Popen([python, CPU_BOUND, "3000"], env=env_for(lib, tmp, "bpf", rate),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(3)
+        show = subprocess.run([bpftool, "prog", "show", "name", "sample_python", "--json"],
+                              capture_output=True, text=True)
+        p.kill()
+        p.wait()
+        progs, text, at = [], show.stdout.strip(), 0
+        decoder = json.JSONDecoder()
+        while at < len(text):  # one JSON value per program
+            value, at = decoder.raw_decode(text, at)
+            progs.extend(value if isinstance(value, list) else [value])
+            while at < len(text) and text[at].isspace():
+                at += 1
+        runs = [(q.get("run_time_ns", 0), q.get("run_cnt", 0)) for q in progs if q.get("run_cnt")]
+        if not runs:
+            return None, "no run counts (is the program loaded?)"
+        ns, cnt = runs[-1]
+        return ns / cnt, f"{cnt} runs, {ns} ns in all"
+    finally:
+        with open(stats_file, "w") as f:
+            f.write(before)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
+    ap.add_argument("--lib", default=os.path.join(ROOT, "build", "libfilspy.so"))
+    ap.add_argument("--python", default=default_python())
+    args = ap.parse_args()
+    runs, rounds = (3, 300) if args.quick else (9, 600)
+    with tempfile.TemporaryDirectory() as tmp:
+        print(f"bpf backend benchmark: {args.python}, {runs} interleaved rounds of "
+              f"bench/cpu_bound.py {rounds}")
+        print(f"\n{'figure':<40} {'self':>10} {'bpf':>10}")
+        for rate in (100, 1000):
+            r = overhead(args.python, args.lib, rate, rounds, runs, tmp)
+            print(f"{f'work time vs no agent at {rate} Hz':<40} {r['self']:>9.3f}x {r['bpf']:>9.3f}x")
+        print(f"\n{'samples delivered (bpf)':<40} {'samples':>10} {'asked':>10} {'ratio':>8}")
+        for rate in (100, 1000, 5000):
+            samples, seconds, ratio = delivered(args.python, args.lib, rate, rounds, tmp)
+            print(f"{f'{rate} Hz for {seconds:.2f} s of work':<40} {samples:>10} "
+                  f"{rate * seconds:>10.0f} {ratio:>7.1%}  (target >= 95%)")
+        none, bpf = first_line_delay(args.python, args.lib, 2 * runs, tmp)
+        print(f"\nstart: exec to first line {none:.1f} ms without the agent, {bpf:.1f} ms "
+              f"with bpf ({bpf - none:+.1f} ms)")
+        cost, detail = kernel_cost(args.python, args.lib, 1000, tmp)
+        if cost is None:
+            print(f"kernel cost per program run: not measured ({detail})")
+        else:
+            print(f"kernel cost per program run (bpf_stats): {cost:.0f} ns ({detail})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
