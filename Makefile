@@ -137,6 +137,7 @@ $(BUILD)/bench/write_formats: bench/write_formats.c $(SHARED_WITH_LOADER)
 bench: all $(BUILD)/bench/write_formats
 	$(Q)$(BUILD)/bench/write_formats
 	$(Q)$(PYTHON_FOR_TESTS) bench/overhead.py
+	$(Q)$(PYTHON_FOR_TESTS) bench/bpf.py
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
