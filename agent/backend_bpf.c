@@ -186,6 +186,11 @@ static int bpf_start(fs_agent *a, const char **why)
 		*why = a->rt_why;
 		return -ENOTSUP;
 	}
+	if (a->settings.idle && a->settings.backend == FS_BACKEND_AUTO) {
+		*why = "FIL_PERF_SPY_IDLE asks for idle threads, and it samples threads only "
+		       "while they run on a CPU";
+		return -ENOTSUP;
+	}
 	struct bpf_state *st = calloc(1, sizeof(*st));
 	if (!st) {
 		*why = "out of memory";

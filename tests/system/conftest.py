@@ -153,6 +153,16 @@ def assert_shares_match(run, min_samples):
         assert abs(shares[name] - share) <= 0.02, (name, share, shares[name])
 
 
+@pytest.fixture
+def agent_without_bpf(tmp_path):
+    """A copy of libfilspy.so alone in a directory: its bpf backend cannot load
+    (no libfilspy-bpf.so beside it), so `auto` goes on to pyspy and self."""
+    lonely = tmp_path / "lonely" / "libfilspy.so"
+    lonely.parent.mkdir()
+    shutil.copy(AGENT, lonely)
+    return lonely
+
+
 def python311():
     """CPython 3.11, the version most tests run: pyenv's, else Debian's."""
     path = pyenv_python(11) or (DEBIAN_PYTHON if os.path.exists(DEBIAN_PYTHON) else None)

@@ -36,7 +36,9 @@ def test_injected_agent_profiles_then_leaves_the_process_as_it_was(python, tmp_p
     assert "the agent samples pid" in r.stderr and "py-spy" not in r.stderr
     assert sorted(os.listdir(out)) == ["inj-pyspy.svg", "inj-pyspy.txt"]
     stacks = parse_folded((out / "inj-pyspy.txt").read_text())
-    assert sum(n for s, n in stacks.items() if s[-1].startswith("hot_loop")) > 150
+    # 2 s at 100 Hz; as root the agent samples with bpf, which counts only the time
+    # the target is on a CPU, and a loaded machine gives it less
+    assert sum(n for s, n in stacks.items() if s[-1].startswith("hot_loop")) > 60
     time.sleep(0.3)
     assert threads_of(target.pid) == threads
     assert rss_kib(target.pid) - rss < 4096, "memory back near the pre-attach level"

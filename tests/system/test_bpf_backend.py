@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from conftest import (AGENT, BPF_SKIP, FILSPY, PROGRAMS, agent_env, frame_function, parse_folded,
+from conftest import (BPF_SKIP, FILSPY, PROGRAMS, agent_env, frame_function, parse_folded,
                       plain_env, python311, run)
 
 needs_bpf = pytest.mark.skipif(bool(BPF_SKIP), reason=BPF_SKIP or "")
@@ -23,11 +23,20 @@ def without_bpf_caps(cmd, env, outdir):
 
 @needs_bpf
 def test_auto_chooses_bpf_where_allowed(profiled):
-    r = profiled([python311(), PROGRAMS / "long_spin.py", "1"], FIL_PERF_SPY_BACKEND=None)
+    r = profiled([python311(), PROGRAMS / "long_spin.py", "2"], FIL_PERF_SPY_BACKEND=None)
     assert r.returncode == 0 and r.stdout == "spun\n", r.stderr
     assert "with the bpf backend" in r.stderr, r.stderr
     stacks = parse_folded(r.raw())
+    # on-CPU samples: a loaded machine gives the program less of 2 s
     assert sum(n for s, n in stacks.items() if frame_function(s[-1]) == "hot_loop") >= 50
+
+
+@needs_bpf
+def test_auto_passes_bpf_over_when_idle_threads_are_asked_for(profiled):
+    r = profiled([python311(), PROGRAMS / "long_spin.py", "1"], FIL_PERF_SPY_BACKEND=None,
+                 FIL_PERF_SPY_IDLE=1)
+    assert r.returncode == 0, r.stderr
+    assert "passed over: bpf: FIL_PERF_SPY_IDLE" in r.stderr, r.stderr
 
 
 @needs_bpf
@@ -56,11 +65,8 @@ def test_forced_bpf_without_capabilities_says_why_and_leaves_program_alone(tmp_p
     assert not outdir.exists() or not list(outdir.iterdir())
 
 
-def test_missing_bpf_library_is_passed_over(tmp_path, profiled):
-    lonely = tmp_path / "lib" / "libfilspy.so"
-    lonely.parent.mkdir()
-    shutil.copy(AGENT, lonely)
-    r = profiled([python311(), PROGRAMS / "long_spin.py", "1"], agent=lonely,
+def test_missing_bpf_library_is_passed_over(profiled, agent_without_bpf):
+    r = profiled([python311(), PROGRAMS / "long_spin.py", "1"], agent=agent_without_bpf,
                  FIL_PERF_SPY_BACKEND=None)
     assert r.returncode == 0 and r.stdout == "spun\n", r.stderr
     assert "bpf: libfilspy-bpf.so cannot be loaded" in r.stderr, r.stderr

@@ -46,11 +46,12 @@ def test_pyspy_exit_routes_keep_status_and_write(route, status, profiled):
     assert r.files() == ["x-pyspy.txt"], r.stderr
 
 
-def test_ptrace_refused_falls_back_to_self_with_hints(profiled):
+def test_ptrace_refused_falls_back_to_self_with_hints(profiled, agent_without_bpf):
     if not NO_PTRACE.exists():
         pytest.skip("build/tests/no_ptrace not built (make system-test builds it)")
     python = pyenv_python(11) or "/usr/bin/python3.11"
-    r = profiled([NO_PTRACE, python, PROGRAMS / "shares.py", "2"], FIL_PERF_SPY_PYSPY=PYSPY)
+    r = profiled([NO_PTRACE, python, PROGRAMS / "shares.py", "2"], agent=agent_without_bpf,
+                 FIL_PERF_SPY_BACKEND=None, FIL_PERF_SPY_PYSPY=PYSPY)
     assert r.returncode == 0, r.stderr
     assert "--cap-add SYS_PTRACE" in r.stderr and "kernel.yama.ptrace_scope" in r.stderr
     assert "seccomp" in r.stderr
@@ -58,10 +59,11 @@ def test_ptrace_refused_falls_back_to_self_with_hints(profiled):
     assert sum(parse_folded(r.raw()).values()) >= 100
 
 
-def test_missing_pyspy_auto_moves_on(profiled, unprofiled):
+def test_missing_pyspy_auto_moves_on(profiled, agent_without_bpf):
     python = pyenv_python(11) or "/usr/bin/python3.11"
     cmd = [python, PROGRAMS / "exits.py", "exit"]
-    r = profiled(cmd, FIL_PERF_SPY_PYSPY="/nonexistent/py-spy")
+    r = profiled(cmd, agent=agent_without_bpf, FIL_PERF_SPY_BACKEND=None,
+                 FIL_PERF_SPY_PYSPY="/nonexistent/py-spy")
     assert (r.returncode, r.stdout) == (3, "before exit\n")
     assert "py-spy not found" in r.stderr and "with the self backend" in r.stderr
     assert r.files() == ["x-pyspy.svg", "x-pyspy.txt"]
@@ -77,11 +79,12 @@ def test_missing_pyspy_forced_is_an_error_and_no_profile(profiled):
     assert r.files() == []
 
 
-def test_not_pyspy_binary_is_refused(profiled, tmp_path):
+def test_not_pyspy_binary_is_refused(profiled, tmp_path, agent_without_bpf):
     fake = tmp_path / "py-spy"
     fake.write_text("#!/bin/sh\necho hello\n")
     os.chmod(fake, 0o755)
     python = pyenv_python(11) or "/usr/bin/python3.11"
-    r = profiled([python, PROGRAMS / "exits.py", "exit"], FIL_PERF_SPY_PYSPY=fake)
+    r = profiled([python, PROGRAMS / "exits.py", "exit"], agent=agent_without_bpf,
+                 FIL_PERF_SPY_BACKEND=None, FIL_PERF_SPY_PYSPY=fake)
     assert r.returncode == 3
     assert "is not py-spy" in r.stderr and "with the self backend" in r.stderr
