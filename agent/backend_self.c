@@ -11,7 +11,7 @@
 #include "stacks.h"
 
 #define MAX_THREADS 1024
-#define WALK_ATTEMPTS 3
+#define WALK_ATTEMPTS 16 /* a coroutine switching every few us tears many walks */
 
 struct self_state {
 	py_runtime rt;
