@@ -186,9 +186,14 @@ static int bpf_start(fs_agent *a, const char **why)
 		*why = a->rt_why;
 		return -ENOTSUP;
 	}
-	if (a->settings.idle && a->settings.backend == FS_BACKEND_AUTO) {
+	if (a->settings.backend == FS_BACKEND_AUTO && a->settings.idle) {
 		*why = "FIL_PERF_SPY_IDLE asks for idle threads, and it samples threads only "
 		       "while they run on a CPU";
+		return -ENOTSUP;
+	}
+	if (a->settings.backend == FS_BACKEND_AUTO && (a->settings.formats & FS_FORMAT_GIL)) {
+		*why = "the GIL view (FIL_PERF_SPY_OUTPUT=gil) needs every thread's state, "
+		       "which it does not tell yet";
 		return -ENOTSUP;
 	}
 	struct bpf_state *st = calloc(1, sizeof(*st));

@@ -8,7 +8,10 @@
 #include "filspy/log.h"
 #include "filspy/pystack.h"
 #include "filspy/symcache.h"
+#include "gilview.h"
 #include "stacks.h"
+#include "threadnames.h"
+#include "threadstate.h"
 
 #define MAX_THREADS 1024
 #define WALK_ATTEMPTS 16 /* a coroutine switching every few us tears many walks */
@@ -48,11 +51,24 @@ static int self_start(fs_agent *a, const char **why)
 	if (a->settings.gil && !pyruntime__knows_gil(&st->rt))
 		fs_warn("FIL_PERF_SPY_GIL: the GIL holder of CPython %d.%d cannot be read; "
 			"keeping every thread's samples", st->rt.major, st->rt.minor);
+	threadnames__forget(); /* in a forked child: the parent's threads */
+	if (gilview__start(a) < 0) {
+		symcache__free(st->stacks.cache);
+		free(st);
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	if ((a->settings.formats & FS_FORMAT_GIL) && !pyruntime__knows_gil(&st->rt))
+		fs_warn("FIL_PERF_SPY_OUTPUT=gil: the GIL of CPython %d.%d cannot be read; the GIL "
+			"view tells running from idle threads only", st->rt.major, st->rt.minor);
 	a->backend_state = st;
 	return 0;
 }
 
-static void sample_thread(fs_agent *a, struct self_state *st, const py_thread *t)
+/* Walks thread t and adds the sample to a->profile (to_main) and to the GIL view
+ * (state < TS_COUNT). */
+static void sample_thread(fs_agent *a, struct self_state *st, const py_thread *t, bool to_main,
+			  enum fs_thread_state state, const char *name)
 {
 	bool truncated;
 	int depth = -EAGAIN;
@@ -66,7 +82,12 @@ static void sample_thread(fs_agent *a, struct self_state *st, const py_thread *t
 	}
 	if (depth == -EAGAIN)
 		st->torn++;
-	if (depth > 0)
+	if (depth <= 0)
+		return;
+	if (state < TS_COUNT)
+		gilview__add(a, &st->stacks, to_main, state, t->tid, name, st->frames, NULL, depth,
+			     truncated);
+	else
 		stacks__add(a, &st->stacks, t->tid, st->frames, NULL, depth, truncated);
 }
 
@@ -77,24 +98,31 @@ static void self_sample(fs_agent *a)
 	if (pyruntime__finalizing(&st->rt))
 		return;
 	int n = pythreads__list(&st->rt, st->threads, MAX_THREADS);
-	uintptr_t holder = 0, holder_interp = 0;
+	bool view = gilview__on();
+	/* the full classification costs a second /proc read per thread: only when asked */
+	bool classify = view || (s->gil && pyruntime__knows_gil(&st->rt));
+	/* names only when something shows or matches them: reading them costs */
+	bool named = view || s->threads || s->blocklist[0];
+	gil_info gil = { 0 };
 	for (int i = 0; i < n; i++) {
 		const py_thread *t = &st->threads[i];
 		if (!t->top_frame)
 			continue;
-		if (s->blocklist[0] && settings__matches_globs(s->blocklist, procthreads__name(t->tid)))
+		const char *name = named ? threadnames__get(&st->rt, t) : "";
+		if (s->blocklist[0] && settings__matches_globs(s->blocklist, name))
 			continue;
-		if (!s->idle && t->tid && !procthreads__running(t->tid))
-			continue;
-		if (s->gil && pyruntime__knows_gil(&st->rt)) {
-			if (!holder_interp || holder_interp != t->interp) {
-				holder_interp = t->interp;
-				holder = pyruntime__gil_holder(&st->rt, t->interp);
-			}
-			if (holder != t->tstate)
-				continue;
+		enum fs_thread_state state = TS_COUNT;
+		bool running;
+		if (classify) {
+			threadstate__gil(&st->rt, t->interp, &gil);
+			state = threadstate__classify(&st->rt, &gil, t, &running);
+		} else {
+			running = !t->tid || procthreads__running(t->tid);
 		}
-		sample_thread(a, st, t);
+		bool keep = (s->idle || running) &&
+			    (!s->gil || !gil.knows_holder || state == TS_HOLDING);
+		if (keep || view)
+			sample_thread(a, st, t, keep, view ? state : TS_COUNT, name);
 	}
 }
 

@@ -16,6 +16,7 @@
 #define TOP 64      /* title, subtitle, controls */
 #define BOTTOM 34   /* details line */
 #define MIN_PX 0.1  /* narrower frames are not drawn; their samples stay in the parent */
+#define NOTE_H 15   /* a line of meta->notes */
 
 /* Writes s as XML text: escaped, control characters dropped, invalid UTF-8
  * replaced, so the document stays well-formed whatever the names hold. At most
@@ -183,6 +184,38 @@ static void put_frame(FILE *f, fs_profile *p, const struct item *it, const char 
 	fputs("</text></g>\n", f);
 }
 
+static int note_lines(const fs_profile_meta *meta)
+{
+	if (!meta || !meta->notes || !*meta->notes)
+		return 0;
+	int n = 1;
+	for (const char *c = meta->notes; *c; c++)
+		n += *c == '\n' && c[1];
+	return n;
+}
+
+/* The notes, one <text> per line, under the controls: white space kept as it is,
+ * so columns line up in the fixed-width font. */
+static void put_notes(FILE *f, const fs_profile_meta *meta)
+{
+	int n = note_lines(meta);
+	const char *line = n ? meta->notes : NULL;
+	for (int i = 0; i < n && line; i++) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		char *copy = strndup(line, len);
+		if (!copy)
+			return;
+		fprintf(f, "<text class=\"note\" x=\"%d\" y=\"%d\" xml:space=\"preserve\" "
+			   "style=\"font-family: monospace; white-space: pre\">", PAD,
+			TOP + 4 + (i + 1) * NOTE_H - 4);
+		put_xml(f, copy, 400);
+		fputs("</text>\n", f);
+		free(copy);
+		line = nl ? nl + 1 : NULL;
+	}
+}
+
 static void put_header(FILE *f, const fs_profile_meta *meta, int height, uint64_t total)
 {
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
@@ -215,6 +248,7 @@ static void put_header(FILE *f, const fs_profile_meta *meta, int height, uint64_
 	fprintf(f, "<text id=\"case\" class=\"button\" x=\"%d\" y=\"58\">ic</text>\n", WIDTH - PAD - 16);
 	fprintf(f, "<text id=\"matched\" x=\"%d\" y=\"%d\"> </text>\n", WIDTH - PAD - 120, height - 12);
 	fprintf(f, "<text id=\"details\" x=\"%d\" y=\"%d\"> </text>\n", PAD, height - 12);
+	put_notes(f, meta);
 }
 
 int out_svg__write(fs_profile *p, const fs_profile_meta *meta, FILE *f)
@@ -225,14 +259,15 @@ int out_svg__write(fs_profile *p, const fs_profile_meta *meta, FILE *f)
 	int deepest = total ? max_depth(p, scale) : 0;
 	if (deepest < 0)
 		return -ENOMEM;
-	int height = TOP + (deepest + 1) * FRAME_H + BOTTOM;
+	int notes_h = note_lines(meta) ? note_lines(meta) * NOTE_H + 8 : 0;
+	int height = TOP + notes_h + (deepest + 1) * FRAME_H + BOTTOM;
 	if (!total)
-		height = TOP + 2 * FRAME_H + BOTTOM;
+		height = TOP + notes_h + 2 * FRAME_H + BOTTOM;
 	put_header(f, meta, height, total);
 	if (!total) {
 		fprintf(f, "<text x=\"%d\" y=\"%d\" style=\"text-anchor: middle\">no samples were "
 			   "taken (the program ran too briefly, or every thread was idle)</text>\n",
-			WIDTH / 2, TOP + FRAME_H);
+			WIDTH / 2, TOP + notes_h + FRAME_H);
 		fputs("</svg>\n", f);
 		fflush(f);
 		return ferror(f) ? -EIO : 0;

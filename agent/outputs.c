@@ -9,6 +9,7 @@
 #include "agent.h"
 #include "filspy/log.h"
 #include "filspy/writers.h"
+#include "gilview.h"
 
 #define CHECKPOINT_SUFFIX "-pyspy.partial.txt"
 
@@ -79,6 +80,12 @@ static int write_pprof(fs_agent *a, FILE *f)
 	return out_pprof__write(a->profile, &meta, f);
 }
 
+static int write_gil(fs_agent *a, FILE *f)
+{
+	fs_profile_meta meta = meta_of(a);
+	return gilview__write(&meta, f);
+}
+
 /* Writes path through a temporary file in the same directory and a rename, so a
  * reader never sees half a file. Returns 0 or -errno. */
 static int write_atomically(fs_agent *a, const char *path, writer_fn writer)
@@ -123,6 +130,7 @@ void outputs__write(fs_agent *a, bool final)
 		{ FS_FORMAT_RAW, "-pyspy.txt", write_raw },
 		{ FS_FORMAT_SPEEDSCOPE, "-pyspy.speedscope.json", write_speedscope },
 		{ FS_FORMAT_PPROF, "-pyspy.pb.gz", write_pprof },
+		{ FS_FORMAT_GIL, "-pyspy-gil.svg", write_gil },
 	};
 	char path[4200];
 
@@ -140,11 +148,20 @@ void outputs__write(fs_agent *a, bool final)
 	for (size_t i = 0; i < sizeof(formats) / sizeof(*formats); i++) {
 		if (!(a->settings.formats & formats[i].format))
 			continue;
+		if (formats[i].format == FS_FORMAT_GIL && !gilview__on()) {
+			fs_warn("FIL_PERF_SPY_OUTPUT=gil: the %s backend does not tell GIL states; "
+				"no GIL view written (the self backend has it)",
+				a->backend ? a->backend->name : "chosen");
+			continue;
+		}
 		path_for(a, formats[i].suffix, path, sizeof(path));
 		int err = write_atomically(a, path, formats[i].writer);
 		if (err)
 			fs_error("cannot write %s: %s", path, strerror(-err));
-		else
+		else if (formats[i].format == FS_FORMAT_GIL) {
+			fs_info("wrote %s (the GIL view, %.1f s)", path, a->sampled_s);
+			gilview__summary(path);
+		} else
 			fs_info("wrote %s (%llu samples in %.1f s)", path,
 				(unsigned long long)samples, a->sampled_s);
 	}

@@ -1,5 +1,6 @@
-/* Thread run state and names from /proc/self/task, with the files kept open so a
- * check costs one pread per thread and sample. Used by the sampler thread only. */
+/* Thread run state, blocking system call and names from /proc/self/task, with the
+ * files kept open so a check costs one pread per thread and sample. Used by the
+ * sampler thread only. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 struct tracked {
 	int tid;
 	int stat_fd;
+	int syscall_fd;  /* -1 until procthreads__syscall asks */
 	char name[20];
 };
 
@@ -38,6 +40,7 @@ static struct tracked *track(int tid)
 	struct tracked *t = &tracked[n_tracked++];
 	t->tid = tid;
 	t->stat_fd = fd;
+	t->syscall_fd = -1;
 	t->name[0] = 0;
 	snprintf(path, sizeof(path), "/proc/self/task/%d/comm", tid);
 	int comm = open(path, O_RDONLY | O_CLOEXEC);
@@ -55,6 +58,8 @@ static struct tracked *track(int tid)
 static void untrack(struct tracked *t)
 {
 	close(t->stat_fd);
+	if (t->syscall_fd >= 0)
+		close(t->syscall_fd);
 	*t = tracked[--n_tracked];
 }
 
@@ -74,6 +79,35 @@ bool procthreads__running(int tid)
 	return paren && paren[1] == ' ' && paren[2] == 'R';
 }
 
+/* /proc/TID/syscall says "running" for a runnable thread, "NR ARG1 ... SP PC" for
+ * one blocked in system call NR, "-1 SP PC" for one blocked outside of any. Reading
+ * it is allowed without ptrace rights because the thread is in our own group. */
+int procthreads__syscall(int tid, long *nr, unsigned long *arg1)
+{
+	struct tracked *t = track(tid);
+	if (!t)
+		return -1;
+	if (t->syscall_fd < 0) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+		if ((t->syscall_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			return -1;
+	}
+	char buf[256];
+	ssize_t n = pread(t->syscall_fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0) {
+		untrack(t);
+		return -1;
+	}
+	buf[n] = 0;
+	if (!strncmp(buf, "running", 7))
+		return 1;
+	char *end;
+	*nr = strtol(buf, &end, 10);
+	*arg1 = end != buf && *end == ' ' ? strtoul(end + 1, NULL, 16) : 0;
+	return end != buf ? 0 : -1;
+}
+
 const char *procthreads__name(int tid)
 {
 	struct tracked *t = track(tid);
@@ -82,7 +116,10 @@ const char *procthreads__name(int tid)
 
 void procthreads__forget(void)
 {
-	for (int i = 0; i < n_tracked; i++)
+	for (int i = 0; i < n_tracked; i++) {
 		close(tracked[i].stat_fd);
+		if (tracked[i].syscall_fd >= 0)
+			close(tracked[i].syscall_fd);
+	}
 	n_tracked = 0;
 }

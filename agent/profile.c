@@ -153,6 +153,19 @@ fs_frame_id profile__intern_frame(fs_profile *p, uint64_t key, int line,
 	return id;
 }
 
+int profile__rename_frame(fs_profile *p, fs_frame_id id, const char *name)
+{
+	if (id >= p->n_frames)
+		return -1;
+	char *n = strdup(name ? name : "");
+	if (!n)
+		return -1;
+	free((char *)p->frames[id].frame.name);
+	p->frames[id].frame.name = n;
+	p->children_valid = 0; /* children are sorted by name */
+	return 0;
+}
+
 static int grow_node_slots(fs_profile *p)
 {
 	size_t n = (p->node_mask + 1) * 2;

@@ -81,6 +81,11 @@ int pydebug_offsets__read(uintptr_t runtime, int minor, const py_offsets *table,
 	o.interp_threads_head = (int32_t)w[W_INTERP + 3];
 	o.interp_gil_locked = (int32_t)w[W_INTERP + 11];
 	o.interp_gil_holder = (int32_t)w[W_INTERP + 12];
+	/* the GIL this interpreter uses (its own, or the main one's when shared); the
+	 * debug offsets have no size for it, the struct has kept 208 bytes since 3.7 */
+	if (fits(w[W_INTERP + 8], is))
+		o.interp_gil = (int32_t)w[W_INTERP + 8];
+	o.gil_size = table && table->gil_size > 0 ? table->gil_size : 208;
 	o.tstate_next = (int32_t)w[W_TSTATE + 2];
 	o.tstate_interp = (int32_t)w[W_TSTATE + 3];
 	o.tstate_current_frame = (int32_t)w[W_TSTATE + 4];
@@ -116,6 +121,32 @@ int pydebug_offsets__read(uintptr_t runtime, int minor, const py_offsets *table,
 	o.unicode_ascii_mask = 0x40;
 	o.frame_executing = PY_NO_OFFSET;
 	o.frame_executing_value = PY_NO_OFFSET;
+	/* thread names need more than the debug offsets say: only with the table's */
+	if (table) {
+		o.interp_modules = table->interp_modules;
+		o.module_dict = table->module_dict;
+		o.type_flags = table->type_flags;
+		o.type_basicsize = table->type_basicsize;
+		o.type_dictoffset = table->type_dictoffset;
+		o.heaptype_cached_keys = table->heaptype_cached_keys;
+		o.dict_keys = table->dict_keys;
+		o.dict_values = table->dict_values;
+		o.dictkeys_size = table->dictkeys_size;
+		o.dictkeys_log2_size = table->dictkeys_log2_size;
+		o.dictkeys_log2_index_bytes = table->dictkeys_log2_index_bytes;
+		o.dictkeys_kind = table->dictkeys_kind;
+		o.dictkeys_nentries = table->dictkeys_nentries;
+		o.dictkeys_indices = table->dictkeys_indices;
+		o.dictvalues_valid = table->dictvalues_valid;
+		o.dictvalues_values = table->dictvalues_values;
+		o.type_flag_inline_values = table->type_flag_inline_values;
+		o.type_flag_managed_dict = table->type_flag_managed_dict;
+		o.object_managed_dict = table->object_managed_dict;
+		o.long_size = table->long_size;
+		o.long_size_shift = table->long_size_shift;
+		o.long_digits = table->long_digits;
+		o.long_digit_bits = table->long_digit_bits;
+	}
 	*out = o;
 	*why = NULL;
 	return 0;

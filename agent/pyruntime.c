@@ -150,6 +150,25 @@ uintptr_t pyruntime__gil_holder(const py_runtime *rt, uintptr_t interp)
 	return locked ? holder : 0;
 }
 
+int pyruntime__gil_range(const py_runtime *rt, uintptr_t interp, uintptr_t *start, size_t *size)
+{
+	const py_offsets *o = rt->off;
+	uintptr_t gil = 0;
+	if (o->gil_size <= 0)
+		return -1;
+	if (o->interp_gil != PY_NO_OFFSET) { /* 3.12+: a pointer, shared GIL or own */
+		if (memread__word(interp + o->interp_gil, &gil) < 0 || !gil)
+			return -1;
+	} else if (o->runtime_gil != PY_NO_OFFSET) {
+		gil = rt->runtime + o->runtime_gil;
+	} else {
+		return -1;
+	}
+	*start = gil;
+	*size = (size_t)o->gil_size;
+	return 0;
+}
+
 bool pyruntime__knows_gil(const py_runtime *rt)
 {
 	const py_offsets *o = rt->off;

@@ -49,7 +49,7 @@ static const struct field fields[] = {
 const fs_setting_info settings__table[] = {
 	{ "FIL_PERF_SPY_ENABLED", "enabled", NULL, "master switch (set by `filspy run`)" },
 	{ "FIL_PERF_SPY_RATE", "rate", "HZ", "samples per second per thread, 1..10000 (100)" },
-	{ "FIL_PERF_SPY_OUTPUT", "output", "LIST", "formats: svg,raw,speedscope,pprof (svg)" },
+	{ "FIL_PERF_SPY_OUTPUT", "output", "LIST", "formats: svg,raw,speedscope,pprof,gil (svg)" },
 	{ "FIL_PERF_SPY_MODE", "mode", "MODE", "record or top (record)" },
 	{ "FIL_PERF_SPY_PID", "pid", "PID", "attach to this process instead of running a command" },
 	{ "FIL_PERF_SPY_NATIVE", "native", NULL, "include native (C) frames" },
@@ -127,6 +127,7 @@ static int parse_formats(const char *v, unsigned *out, char *bad, size_t bad_siz
 	static const struct { const char *name; unsigned bit; } names[] = {
 		{ "svg", FS_FORMAT_SVG }, { "raw", FS_FORMAT_RAW },
 		{ "speedscope", FS_FORMAT_SPEEDSCOPE }, { "pprof", FS_FORMAT_PPROF },
+		{ "gil", FS_FORMAT_GIL },
 		{ "flamegraph", FS_FORMAT_SVG }, /* py-spy's name for svg */
 	};
 	unsigned bits = 0;
@@ -209,7 +210,7 @@ static void apply(fs_settings *s, const struct field *f, const char *name, const
 		break;
 	case K_FORMATS:
 		if (parse_formats(v, dst, bad, sizeof(bad)) < 0)
-			say(s, "%s='%s': unknown format '%s' (known: svg, raw, speedscope, pprof); "
+			say(s, "%s='%s': unknown format '%s' (known: svg, raw, speedscope, pprof, gil); "
 			       "writing svg", name, raw, bad);
 		break;
 	case K_MODE:

@@ -1,8 +1,10 @@
 /* One thread's walked frames -> a profile stack, or lines of a dump. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "stacks.h"
+#include "threadnames.h"
 
 #define KEY_TRUNCATED 0xfffffffffffffffeULL
 #define KEY_THREAD_BASE 0xffffffff00000000ULL
@@ -10,9 +12,15 @@
 static fs_frame_id thread_root(fs_profile *p, int tid)
 {
 	char name[96];
-	snprintf(name, sizeof(name), "thread (%d): %s", tid, procthreads__name(tid));
-	return profile__intern_frame(p, KEY_THREAD_BASE | (uint32_t)tid, 0, name, "",
-				     FS_ORIGIN_SPECIAL);
+	snprintf(name, sizeof(name), "thread (%d): %s", tid, threadnames__of(tid));
+	fs_frame_id id = profile__intern_frame(p, KEY_THREAD_BASE | (uint32_t)tid, 0, name, "",
+					       FS_ORIGIN_SPECIAL);
+	/* a thread runs a moment under its kernel name before its Python name can be
+	 * read: one root per thread, under the name it has now */
+	const fs_frame *fr = id != UINT32_MAX ? profile__frame(p, id) : NULL;
+	if (fr && strcmp(fr->name, name))
+		profile__rename_frame(p, id, name);
+	return id;
 }
 
 /* Adds the sample whose frames b->entries holds already to profile p, below a root

@@ -21,11 +21,19 @@
 #if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030D0000
 #include <internal/pycore_gil.h>
 #endif
+#if PY_VERSION_HEX >= 0x030B0000
+#include <internal/pycore_dict.h>
+#include <internal/pycore_moduleobject.h>
+#include <internal/pycore_object.h>
+#else
+#include <longintrepr.h>
+#endif
 
 #define F(name, value) printf("\t\t.%s = %ld,\n", #name, (long)(value))
 #define NONE(name) printf("\t\t.%s = -1,\n", #name)
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 #define END(type, member) (offsetof(type, member) + sizeof(((type *)0)->member))
+#define SIZEOF(type, member) sizeof(((type *)0)->member)
 
 /* Bit masks of the PyASCIIObject state bitfield, found by setting each field. */
 static unsigned state_mask(int which)
@@ -60,6 +68,8 @@ int main(void)
 	NONE(interp_gil);
 	NONE(gil_locked);
 	NONE(gil_holder);
+	NONE(runtime_gil);
+	NONE(gil_size);
 #else
 	F(runtime_initialized, offsetof(_PyRuntimeState, initialized));
 #if PY_VERSION_HEX >= 0x03090000
@@ -74,12 +84,16 @@ int main(void)
 	NONE(interp_gil);
 	NONE(gil_locked);
 	NONE(gil_holder);
+	F(runtime_gil, offsetof(_PyRuntimeState, ceval.gil));
+	F(gil_size, SIZEOF(_PyRuntimeState, ceval.gil));
 #else
 	NONE(runtime_gil_locked);
 	NONE(runtime_gil_holder);
 	F(interp_gil, offsetof(PyInterpreterState, ceval.gil));
 	F(gil_locked, offsetof(struct _gil_runtime_state, locked));
 	F(gil_holder, offsetof(struct _gil_runtime_state, last_holder));
+	NONE(runtime_gil);
+	F(gil_size, sizeof(struct _gil_runtime_state));
 #endif
 #endif /* >= 3.7 */
 	NONE(interp_gil_locked);
@@ -189,6 +203,77 @@ int main(void)
 	F(bytes_size, offsetof(PyVarObject, ob_size));
 	F(bytes_sval, offsetof(PyBytesObject, ob_sval));
 	F(object_type, offsetof(PyObject, ob_type));
+
+	/* what reading threading._active takes: the modules dict, dicts, instance
+	 * attributes of a Python class, and ints */
+#if PY_VERSION_HEX >= 0x030C0000
+	F(interp_modules, offsetof(PyInterpreterState, imports.modules));
+#else
+	F(interp_modules, offsetof(PyInterpreterState, modules));
+#endif
+#if PY_VERSION_HEX >= 0x030B0000
+	F(module_dict, offsetof(PyModuleObject, md_dict));
+#else
+	F(module_dict, sizeof(PyObject)); /* md_dict follows the head in every version */
+#endif
+	F(type_flags, offsetof(PyTypeObject, tp_flags));
+	F(type_basicsize, offsetof(PyTypeObject, tp_basicsize));
+	F(type_dictoffset, offsetof(PyTypeObject, tp_dictoffset));
+	F(heaptype_cached_keys, offsetof(PyHeapTypeObject, ht_cached_keys));
+	F(dict_keys, offsetof(PyDictObject, ma_keys));
+	F(dict_values, offsetof(PyDictObject, ma_values));
+#if PY_VERSION_HEX >= 0x030B0000
+	NONE(dictkeys_size);
+	F(dictkeys_log2_size, offsetof(PyDictKeysObject, dk_log2_size));
+	F(dictkeys_log2_index_bytes, offsetof(PyDictKeysObject, dk_log2_index_bytes));
+	F(dictkeys_kind, offsetof(PyDictKeysObject, dk_kind));
+	F(dictkeys_nentries, offsetof(PyDictKeysObject, dk_nentries));
+	F(dictkeys_indices, offsetof(PyDictKeysObject, dk_indices));
+#else
+	/* Objects/dict-common.h is not installed; its layout held from 3.6 to 3.10:
+	 * dk_refcnt, dk_size, dk_lookup, dk_usable, dk_nentries, dk_indices */
+	F(dictkeys_size, sizeof(Py_ssize_t));
+	NONE(dictkeys_log2_size);
+	NONE(dictkeys_log2_index_bytes);
+	NONE(dictkeys_kind);
+	F(dictkeys_nentries, 3 * sizeof(Py_ssize_t) + sizeof(void *));
+	F(dictkeys_indices, 4 * sizeof(Py_ssize_t) + sizeof(void *));
+#endif
+#if PY_VERSION_HEX >= 0x030D0000
+	F(dictvalues_valid, offsetof(PyDictValues, valid));
+	F(dictvalues_values, offsetof(PyDictValues, values));
+	F(type_flag_inline_values, Py_TPFLAGS_INLINE_VALUES);
+#elif PY_VERSION_HEX >= 0x030B0000
+	NONE(dictvalues_valid);
+	F(dictvalues_values, offsetof(PyDictValues, values));
+	NONE(type_flag_inline_values);
+#else
+	NONE(dictvalues_valid);
+	F(dictvalues_values, 0); /* ma_values is a PyObject *[] */
+	NONE(type_flag_inline_values);
+#endif
+#if PY_VERSION_HEX >= 0x030B0000
+	F(type_flag_managed_dict, Py_TPFLAGS_MANAGED_DICT);
+#if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030D0000
+	/* 3.12 names no offset: _PyObject_DictOrValuesPointer is obj - 3 words */
+	F(object_managed_dict, -3 * (long)sizeof(PyObject *));
+#else
+	F(object_managed_dict, MANAGED_DICT_OFFSET);
+#endif
+#else
+	NONE(type_flag_managed_dict);
+	NONE(object_managed_dict);
+#endif
+#if PY_VERSION_HEX >= 0x030C0000
+	F(long_size, offsetof(PyLongObject, long_value.lv_tag));
+	F(long_size_shift, _PyLong_NON_SIZE_BITS);
+	F(long_digits, offsetof(PyLongObject, long_value.ob_digit));
+#else
+	F(long_size, offsetof(PyVarObject, ob_size));
+	F(long_size_shift, 0);
+	F(long_digits, offsetof(PyLongObject, ob_digit));
+#endif
+	F(long_digit_bits, PyLong_SHIFT);
 	printf("\t},\n");
 	return 0;
 }

@@ -45,6 +45,10 @@ void profile__free(fs_profile *p);
 fs_frame_id profile__intern_frame(fs_profile *p, uint64_t key, int line,
 				  const char *name, const char *file, uint8_t origin);
 
+/* Gives frame id a new name (a thread root whose thread got its Python name).
+ * Returns 0, or -1 when id is unknown or out of memory (the old name stays). */
+int profile__rename_frame(fs_profile *p, fs_frame_id id, const char *name);
+
 /* Adds count samples of a stack given root first. When the node budget is exhausted
  * the stack is cut at the deepest node that exists and a "[more stacks than filspy
  * keeps]" frame is added (if even that fails, the count goes to the deepest kept

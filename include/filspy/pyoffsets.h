@@ -25,6 +25,10 @@ typedef struct py_offsets {
 	int32_t interp_gil_holder;         /* GIL, embedded at these offsets */
 	int32_t gil_locked;                /* >= 3.12: offsets inside that struct */
 	int32_t gil_holder;
+	/* The GIL struct (struct _gil_runtime_state) as a whole: a thread blocked in a
+	 * futex inside it (its cond or mutex) waits for the GIL */
+	int32_t runtime_gil;               /* <= 3.11: its offset in _PyRuntime */
+	int32_t gil_size;                  /* >= 3.7: its size */
 
 	/* PyThreadState */
 	int32_t tstate_next;
@@ -73,6 +77,31 @@ typedef struct py_offsets {
 
 	/* PyObject */
 	int32_t object_type;
+
+	/* What reading threading._active (Python thread names) takes */
+	int32_t interp_modules;            /* sys.modules, a dict */
+	int32_t module_dict;               /* PyModuleObject.md_dict */
+	int32_t type_flags;                /* unsigned long */
+	int32_t type_basicsize;
+	int32_t type_dictoffset;           /* <= 3.10: where an instance keeps its dict */
+	int32_t heaptype_cached_keys;      /* >= 3.11: keys shared by instance values */
+	int32_t dict_keys;                 /* PyDictObject.ma_keys */
+	int32_t dict_values;               /* PyDictObject.ma_values, split tables */
+	int32_t dictkeys_size;             /* <= 3.10: Py_ssize_t dk_size */
+	int32_t dictkeys_log2_size;        /* >= 3.11: uint8 */
+	int32_t dictkeys_log2_index_bytes; /* >= 3.11: uint8 */
+	int32_t dictkeys_kind;             /* >= 3.11: uint8, 0 = general entries */
+	int32_t dictkeys_nentries;
+	int32_t dictkeys_indices;
+	int32_t dictvalues_valid;          /* >= 3.13: uint8, inline values in use */
+	int32_t dictvalues_values;         /* the PyObject *[] in PyDictValues */
+	int32_t type_flag_inline_values;   /* >= 3.13 */
+	int32_t type_flag_managed_dict;    /* >= 3.11 */
+	int32_t object_managed_dict;       /* >= 3.11: negative, from the object */
+	int32_t long_size;                 /* ob_size, or 3.12+ lv_tag */
+	int32_t long_size_shift;           /* digit count = long_size >> this */
+	int32_t long_digits;
+	int32_t long_digit_bits;
 } py_offsets;
 
 /* Returns the table entry for major.minor, or NULL when the table has none. */

@@ -4,6 +4,7 @@
 #define FILSPY_PYRUNTIME_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "filspy/pyoffsets.h"
@@ -52,5 +53,10 @@ int pyruntime__gil_fields(const py_runtime *rt, uintptr_t interp, uintptr_t *loc
 /* The GIL holder (a PyThreadState address) of the interpreter at interp, or 0 when
  * the GIL is free or unknown. */
 uintptr_t pyruntime__gil_holder(const py_runtime *rt, uintptr_t interp);
+
+/* The GIL struct the interpreter at interp uses, its condition variables and
+ * mutexes included: sets *start and *size and returns 0, or -1 when this version
+ * does not say (3.6) or the memory cannot be read. */
+int pyruntime__gil_range(const py_runtime *rt, uintptr_t interp, uintptr_t *start, size_t *size);
 
 #endif

@@ -10,6 +10,7 @@ enum fs_format {
 	FS_FORMAT_RAW = 1 << 1,
 	FS_FORMAT_SPEEDSCOPE = 1 << 2,
 	FS_FORMAT_PPROF = 1 << 3,
+	FS_FORMAT_GIL = 1 << 4,        /* the GIL view: <label>-pyspy-gil.svg */
 };
 
 enum fs_backend_choice { FS_BACKEND_AUTO, FS_BACKEND_BPF, FS_BACKEND_PYSPY, FS_BACKEND_SELF };

@@ -18,6 +18,10 @@ typedef struct fs_profile_meta {
 	 * percentage points shown in the title; NULL for an ordinary flamegraph */
 	const uint32_t *node_rgb;
 	const double *node_delta;
+	/* lines of text ('\n'-separated, shown as they are in a fixed-width font)
+	 * between the title and the flamegraph, e.g. the GIL view's per-thread table;
+	 * NULL for none. The svg writer shows them, the others ignore them. */
+	const char *notes;
 } fs_profile_meta;
 
 /* Folded stacks as py-spy writes them: "frame;frame COUNT\n", root first,

@@ -116,3 +116,12 @@ def test_dump_reads_stacks_with_the_bpf_backend(tmp_path):
         assert "(bpf backend)" in d.stdout and "hot_loop" in d.stdout, d.stdout
     finally:
         p.wait(timeout=30)
+
+
+@needs_bpf
+def test_auto_passes_bpf_over_for_the_gil_view(profiled):
+    r = profiled([python311(), PROGRAMS / "long_spin.py", "1"], FIL_PERF_SPY_BACKEND=None,
+                 FIL_PERF_SPY_OUTPUT="raw,gil")
+    assert r.returncode == 0, r.stderr
+    assert "passed over: bpf: the GIL view" in r.stderr, r.stderr
+    assert r.files() == ["x-pyspy-gil.svg", "x-pyspy.txt"]

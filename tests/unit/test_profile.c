@@ -97,3 +97,19 @@ Test(profile, deep_stacks_are_kept_whole)
 	free(raw);
 	profile__free(p);
 }
+
+Test(profile, a_renamed_frame_keeps_its_samples_under_the_new_name)
+{
+	fs_profile *p = profile__new(0);
+	fs_frame_id t = profile__intern_frame(p, 7, 0, "thread (9): python3", "", FS_ORIGIN_SPECIAL);
+	fs_frame_id f = profile__intern_frame(p, 8, 3, "work", "app.py", FS_ORIGIN_OWN);
+	fs_frame_id s[] = { t, f };
+	profile__add_stack(p, s, 2, 2);
+	cr_assert_eq(profile__rename_frame(p, t, "thread (9): worker"), 0);
+	profile__add_stack(p, s, 2, 1);
+	cr_assert_eq(profile__rename_frame(p, 12345, "x"), -1);
+	char *raw = raw_of(p);
+	cr_assert_str_eq(raw, "thread (9): worker;work (app.py:3) 3\n");
+	free(raw);
+	profile__free(p);
+}

@@ -86,6 +86,14 @@ Test(settings, formats_list)
 		     FS_FORMAT_RAW | FS_FORMAT_SVG | FS_FORMAT_SPEEDSCOPE | FS_FORMAT_PPROF);
 }
 
+Test(settings, gil_view_is_a_format)
+{
+	char *env[] = { "FIL_PERF_SPY_OUTPUT=raw,GIL", NULL };
+	fs_settings s = parse(env);
+	cr_assert_eq(s.formats, FS_FORMAT_RAW | FS_FORMAT_GIL);
+	cr_assert_eq(s.n_messages, 0);
+}
+
 Test(settings, label_is_a_file_name_stem_never_a_path)
 {
 	char *env[] = { "FIL_PERF_RUN_LABEL=../../etc/x y", NULL };
