@@ -84,7 +84,11 @@ $(BUILD)/asan/%.o: %.c $(HEADERS)
 $(BUILD)/asan/libfilspy.so: $(ASAN_OBJS) agent/exports.map
 	$(Q)$(CLANG) -shared -fsanitize=address,undefined -shared-libasan -o $@ $(ASAN_OBJS) \
 		-Wl,--version-script=agent/exports.map
-asan: $(BUILD)/asan/libfilspy.so
+# the bpf backend's library must sit next to the agent that dlopens it
+$(BUILD)/asan/libfilspy-bpf.so: $(BUILD)/libfilspy-bpf.so
+	@mkdir -p $(dir $@)
+	$(Q)ln -sf ../libfilspy-bpf.so $@
+asan: $(BUILD)/asan/libfilspy.so $(BUILD)/asan/libfilspy-bpf.so
 
 # Unit tests link the agent's objects directly (static, so hidden symbols resolve).
 $(BUILD)/tests/%: tests/unit/%.c $(AGENT_OBJS) $(HEADERS)

@@ -16,6 +16,7 @@
 #include "filspy/pystack.h"
 #include "filspy/symcache.h"
 #include "stacks.h"
+#include "threadnames.h"
 
 #define MAX_THREADS 1024
 #define LIBRARY "libfilspy-bpf.so"
@@ -110,9 +111,13 @@ static bool preferred(const struct bpf_state *st, int n, int j)
 }
 
 /* Keeps the program's thread map equal to the interpreter's list of threads. */
-static void sync_threads(struct bpf_state *st)
+static void sync_threads(struct bpf_state *st, const fs_settings *s)
 {
 	int n = pythreads__list(&st->rt, st->listed, MAX_THREADS);
+	/* Python thread names, for the roots and the blocklist (cached by threadnames) */
+	if (s->threads || s->blocklist[0])
+		for (int j = 0; j < n; j++)
+			threadnames__get(&st->rt, &st->listed[j]);
 	for (int i = 0; i < st->n_mapped; i++) {
 		int j = 0;
 		while (j < n && (uint64_t)st->listed[j].tid != st->mapped_thread[i])
@@ -151,7 +156,7 @@ static void on_record(void *ctx, const struct fsbpf_sample *head, const struct f
 
 	st->records++;
 	if ((s->gil && st->plan.gil_locked && !(head->flags & FSBPF_GIL_HELD)) ||
-	    (s->blocklist[0] && settings__matches_globs(s->blocklist, procthreads__name((int)head->tid)))) {
+	    (s->blocklist[0] && settings__matches_globs(s->blocklist, threadnames__of((int)head->tid)))) {
 		st->filtered++;
 		return;
 	}
@@ -202,6 +207,7 @@ static int bpf_start(fs_agent *a, const char **why)
 		return -ENOMEM;
 	}
 	st->rt = a->rt;
+	threadnames__forget(); /* in a forked child: the parent's threads */
 	int err = make_plan(a, st, why);
 	if (err < 0) {
 		free(st);
@@ -226,7 +232,7 @@ static int bpf_start(fs_agent *a, const char **why)
 		return -ENOTSUP;
 	}
 	a->backend_state = st;
-	sync_threads(st);
+	sync_threads(st, &a->settings);
 	if (a->settings.native)
 		fs_warn("FIL_PERF_SPY_NATIVE: the bpf backend sees Python frames only; "
 			"native frames are left out (the pyspy backend has them)");
@@ -242,7 +248,7 @@ static int bpf_start(fs_agent *a, const char **why)
 static void bpf_poll(fs_agent *a)
 {
 	struct bpf_state *st = a->backend_state;
-	sync_threads(st);
+	sync_threads(st, &a->settings);
 	st->api->drain(st->session, on_record, a);
 }
 

@@ -125,3 +125,26 @@ def test_auto_passes_bpf_over_for_the_gil_view(profiled):
     assert r.returncode == 0, r.stderr
     assert "passed over: bpf: the GIL view" in r.stderr, r.stderr
     assert r.files() == ["x-pyspy-gil.svg", "x-pyspy.txt"]
+
+
+@needs_bpf
+def test_thread_roots_blocklist_and_gil_filter_with_bpf(profiled):
+    """Named Python threads under bpf: THREADS roots carry the threading names,
+    BLOCKLIST drops one; GIL keeps only the samples taken while holding it."""
+    cmd = [python311(), PROGRAMS / "gil_threads.py", "2"]
+    r = profiled(cmd, FIL_PERF_SPY_BACKEND="bpf", FIL_PERF_SPY_OUTPUT="raw",
+                 FIL_PERF_SPY_THREADS=1, FIL_PERF_SPY_BLOCKLIST="busy-1")
+    assert r.returncode == 0, r.stderr
+    roots = {s[0].split(": ", 1)[-1]: 0 for s in parse_folded(r.raw())}
+    assert {"busy-0", "busy-2"} <= set(roots), roots
+    assert "busy-1" not in roots and "sleeper" not in roots, roots
+
+    # hashlib releases the GIL: the hashers run on a CPU without it, so the GIL
+    # flag drops nearly all their samples
+    cmd = [python311(), PROGRAMS / "gil_hashing.py", "2"]
+    # (each run rewrites x-pyspy.txt: read it before the next)
+    total = sum(parse_folded(profiled(cmd, FIL_PERF_SPY_BACKEND="bpf",
+                                      FIL_PERF_SPY_OUTPUT="raw").raw()).values())
+    kept = sum(parse_folded(profiled(cmd, FIL_PERF_SPY_BACKEND="bpf", FIL_PERF_SPY_OUTPUT="raw",
+                                     FIL_PERF_SPY_GIL=1).raw()).values())
+    assert total >= 150 and kept < 0.1 * total, (kept, total)

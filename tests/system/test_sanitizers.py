@@ -6,7 +6,8 @@ import subprocess
 
 import pytest
 
-from conftest import ASAN_AGENT, PROGRAMS, agent_env, parse_folded, pyenv_python, require_tool
+from conftest import (ASAN_AGENT, BPF_SKIP, PROGRAMS, agent_env, parse_folded, pyenv_python,
+                      require_tool)
 
 SANITIZER_ERRORS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer")
 
@@ -34,18 +35,23 @@ CASES = [["shares.py", "2"], ["exits.py", "SIGTERM"], ["exits.py", "_exit"], ["f
 
 @pytest.mark.parametrize("args", CASES, ids=lambda a: "-".join(a))
 @pytest.mark.parametrize("subprocesses", ["0", "1"])
-def test_asan_ubsan_clean(args, subprocesses, tmp_path):
+@pytest.mark.parametrize("backend", ["self", "bpf"])
+def test_asan_ubsan_clean(args, subprocesses, backend, tmp_path):
     python = pyenv_python(11) or "/usr/bin/python3.11"
     if not ASAN_AGENT.exists():
         pytest.skip("build/asan/libfilspy.so not built (make asan)")
+    if backend == "bpf" and BPF_SKIP:
+        pytest.skip(BPF_SKIP)
     outdir = tmp_path / "out"
     r = subprocess.run([python, PROGRAMS / args[0], *args[1:]], capture_output=True, text=True,
                        timeout=120, env=asan_env(outdir, FIL_PERF_SPY_RATE=1000,
+                                                FIL_PERF_SPY_BACKEND=backend,
                                                 FIL_PERF_SPY_SUBPROCESSES=subprocesses,
                                                 FIL_PERF_SPY_THREADS=1))
     for marker in SANITIZER_ERRORS:
         assert marker not in r.stderr, r.stderr[-4000:]
     assert r.returncode != 99
+    assert f"with the {backend} backend" in r.stderr, r.stderr[-2000:]
     assert (outdir / "x-pyspy.txt").exists()
     assert sum(parse_folded((outdir / "x-pyspy.txt").read_text()).values()) > 0
 
