@@ -98,9 +98,9 @@ def kernel_cost(python, lib, rate, tmp):
     except OSError as e:
         return None, f"cannot enable {stats_file}: {e}"
     try:
-        p = subprocess.Popen([python, CPU_BOUND, "3000"], env=env_for(lib, tmp, "bpf", rate),
+        p = subprocess.Popen([python, CPU_BOUND, "20000"], env=env_for(lib, tmp, "bpf", rate),
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(3)
+        time.sleep(2.5)
         show = subprocess.run([bpftool, "prog", "show", "name", "sample_python", "--json"],
                               capture_output=True, text=True)
         p.kill()
@@ -128,7 +128,7 @@ def main():
     ap.add_argument("--lib", default=os.path.join(ROOT, "build", "libfilspy.so"))
     ap.add_argument("--python", default=default_python())
     args = ap.parse_args()
-    runs, rounds = (3, 300) if args.quick else (9, 600)
+    runs, rounds = (3, 300) if args.quick else (9, 1500)
     with tempfile.TemporaryDirectory() as tmp:
         print(f"bpf backend benchmark: {args.python}, {runs} interleaved rounds of "
               f"bench/cpu_bound.py {rounds}")
