@@ -51,7 +51,9 @@ def gil_table(svg):
 def test_default_has_the_busy_threads_not_the_sleeper(python, profiled):
     stacks = parse_folded(run_threads(profiled, python).raw())
     assert samples_with(stacks, "spin") >= 150, stacks
-    assert samples_with(stacks, "snooze") <= 3, stacks
+    # the sleeper wakes 6 times and is runnable a moment each time, waiting for
+    # the GIL behind the busy threads: a few samples, against hundreds of spin
+    assert samples_with(stacks, "snooze") <= 12, stacks
 
 
 @pytest.mark.parametrize("python", PYTHONS)
@@ -70,7 +72,7 @@ def test_gil_keeps_a_third_of_the_busy_threads_samples(python, profiled, tmp_pat
     busy = samples_with(held, "spin")
     # one GIL for three threads: a third, whatever the machine's load
     assert 0.2 <= busy / wall <= 0.45, (busy, wall)
-    assert samples_with(held, "snooze") <= 3, held
+    assert samples_with(held, "snooze") <= 6, held  # it holds the GIL a moment per wake-up
 
 
 @pytest.mark.parametrize("python", PYTHONS)
