@@ -3,10 +3,13 @@
  * on the sampling thread, loads it through libfilspy-bpf.so (dlopen: libbpf, libelf
  * and zlib never weigh on the preload), tells it which PyThreadState each kernel
  * thread runs, and turns its records into profile stacks with the self backend's symbol
- * cache. */
+ * cache. For idle threads and the GIL view it also loads the sched_switch program:
+ * a thread's stack when it leaves its CPU, weighed by the time until it runs
+ * again, stands for the samples a wall clock would have taken meanwhile. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,10 +18,18 @@
 #include "filspy/log.h"
 #include "filspy/pystack.h"
 #include "filspy/symcache.h"
+#include "gilview.h"
+#include "offcpu.h"
 #include "stacks.h"
 #include "threadnames.h"
+#include "threadstate.h"
 
 #define MAX_THREADS 1024
+/* A thread woken to take the GIL runs a few microseconds before it has it; on a
+ * busy machine it may be preempted in between. Seen without the GIL this soon after
+ * such a wake-up, it still counts as waiting (the self backend reasons the same
+ * way, see threadstate.c). */
+#define WOKEN_WAITER_NS 1000000
 #define LIBRARY "libfilspy-bpf.so"
 
 struct bpf_state {
@@ -33,7 +44,9 @@ struct bpf_state {
 	py_frame_ref frames[FSBPF_MAX_FRAMES];
 	uint32_t checks[FSBPF_MAX_FRAMES];
 	stack_builder stacks;
-	uint64_t records, filtered;
+	offcpu_table *off_cpu;     /* NULL unless off-CPU time is asked for */
+	uint64_t period_ns;        /* one sample's worth of time */
+	uint64_t records, filtered, off_cpu_samples, unmatched;
 	char why[320];
 };
 
@@ -91,6 +104,12 @@ static int make_plan(fs_agent *a, struct bpf_state *st, const char **why)
 		p->gil_locked = locked;
 		p->gil_holder = holder;
 	}
+	uintptr_t gil;
+	size_t gil_size;
+	if (interp && pyruntime__gil_range(&st->rt, interp, &gil, &gil_size) == 0) {
+		p->gil_start = gil;
+		p->gil_size = gil_size;
+	}
 	return 0;
 }
 
@@ -110,12 +129,46 @@ static bool preferred(const struct bpf_state *st, int n, int j)
 	return true;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
+}
+
+/* A thread that the program did not know when it last left its CPU (it blocked
+ * before it was listed, or before `filspy attach`) has no stop record: when it is
+ * asleep now, its stack is read here (a sleeping thread's frames hold still) and
+ * counts as a stop since `since`. */
+static void stop_of_sleeper(struct bpf_state *st, const py_thread *t, uint64_t since)
+{
+	bool running, truncated = false;
+	if (!t->top_frame || !t->tid || procthreads__running(t->tid))
+		return;
+	int depth = pyframes__walk(&st->rt, t->top_frame, t->must_reach, st->frames,
+				   FSBPF_MAX_FRAMES, &truncated);
+	offcpu_stop *e = depth > 0 ? offcpu__prepare(st->off_cpu, t->tid, depth) : NULL;
+	if (!e || e->pending)
+		return;
+	gil_info gil = { 0 };
+	threadstate__gil(&st->rt, t->interp, &gil);
+	e->state = threadstate__classify(&st->rt, &gil, t, &running);
+	memcpy(e->frames, st->frames, (size_t)depth * sizeof(*e->frames));
+	memset(e->checks, 0, (size_t)depth * sizeof(*e->checks)); /* read just now */
+	e->depth = depth;
+	e->truncated = truncated;
+	e->since = since;
+	e->pending = true;
+}
+
 /* Keeps the program's thread map equal to the interpreter's list of threads. */
 static void sync_threads(struct bpf_state *st, const fs_settings *s)
 {
+	uint64_t listed_at = now_ns();
 	int n = pythreads__list(&st->rt, st->listed, MAX_THREADS);
-	/* Python thread names, for the roots and the blocklist (cached by threadnames) */
-	if (s->threads || s->blocklist[0])
+	/* Python thread names, for the roots, the blocklist and the GIL view's table
+	 * (cached by threadnames) */
+	if (s->threads || s->blocklist[0] || gilview__on())
 		for (int j = 0; j < n; j++)
 			threadnames__get(&st->rt, &st->listed[j]);
 	for (int i = 0; i < st->n_mapped; i++) {
@@ -124,6 +177,8 @@ static void sync_threads(struct bpf_state *st, const fs_settings *s)
 			j++;
 		if (j == n) {
 			st->api->set_thread(st->session, st->mapped_thread[i], 0);
+			if (st->off_cpu)
+				offcpu__forget(st->off_cpu, (int)st->mapped_thread[i]);
 			st->mapped_thread[i] = st->mapped_thread[--st->n_mapped];
 			st->mapped_tstate[i] = st->mapped_tstate[st->n_mapped];
 			i--;
@@ -140,6 +195,8 @@ static void sync_threads(struct bpf_state *st, const fs_settings *s)
 			continue;
 		if (st->api->set_thread(st->session, (uint64_t)t->tid, t->tstate) < 0)
 			continue;
+		if (i == st->n_mapped && st->off_cpu)
+			stop_of_sleeper(st, t, listed_at);
 		if (i == st->n_mapped)
 			st->n_mapped++;
 		st->mapped_thread[i] = (uint64_t)t->tid;
@@ -147,32 +204,112 @@ static void sync_threads(struct bpf_state *st, const fs_settings *s)
 	}
 }
 
+/* A record's frames, back to what the symbol cache expects, into frames/checks. */
+static int copy_frames(const struct bpf_state *st, const struct fsbpf_sample *head,
+		       const struct fsbpf_frame *in, py_frame_ref *frames, uint32_t *checks)
+{
+	int depth = head->depth < FSBPF_MAX_FRAMES ? head->depth : FSBPF_MAX_FRAMES;
+	for (int i = 0; i < depth; i++) {
+		uintptr_t code = (uintptr_t)in[i].code;
+		int32_t instr = (int32_t)in[i].instr;
+		frames[i].code = code;
+		/* an instruction pointer from 3.11, f_lasti before */
+		frames[i].instr = st->plan.instr_is_pointer
+			? code + (uintptr_t)st->plan.code_code_adaptive + (uintptr_t)((intptr_t)instr * 2)
+			: (uintptr_t)(intptr_t)instr;
+		checks[i] = in[i].check;
+	}
+	return depth;
+}
+
+/* Adds weight samples of thread tid in state to the profile and the GIL view. On
+ * a CPU a thread is in the CPU view; off it, only with FIL_PERF_SPY_IDLE. */
+static void add_samples(fs_agent *a, struct bpf_state *st, int tid, enum fs_thread_state state,
+			bool on_cpu, const py_frame_ref *frames, const uint32_t *checks, int depth,
+			bool truncated, uint64_t weight)
+{
+	const fs_settings *s = &a->settings;
+	const char *name = threadnames__of(tid);
+	if (s->blocklist[0] && settings__matches_globs(s->blocklist, name)) {
+		st->filtered += weight;
+		return;
+	}
+	bool to_main = (on_cpu || s->idle) &&
+		       (!s->gil || !st->plan.gil_locked || state == TS_HOLDING);
+	if (!to_main)
+		st->filtered += weight;
+	if (gilview__on())
+		gilview__add(a, &st->stacks, to_main, state, tid, name, frames, checks, depth,
+			     truncated, weight);
+	else if (to_main)
+		stacks__add_both(a, &st->stacks, true, NULL, 0, NULL, tid, frames, checks, depth,
+				 truncated, weight);
+}
+
+/* A record's state: on a CPU (or preempted) with or without the GIL, or why it
+ * left its CPU. e: the thread's off-CPU entry, if any. */
+static enum fs_thread_state state_of(const struct fsbpf_sample *head, const offcpu_stop *e)
+{
+	unsigned flags = head->flags;
+	if (flags & FSBPF_GIL_HELD)
+		return TS_HOLDING;  /* running, or blocked in a call that kept the GIL */
+	if (flags & FSBPF_GIL_WAIT)
+		return TS_WAITING;
+	if (flags & FSBPF_BLOCKED)
+		return TS_IDLE;
+	if (e && e->woke_from_gil && head->time - e->woke_from_gil < WOKEN_WAITER_NS)
+		return TS_WAITING;
+	return TS_RUNNING;      /* C code that released the GIL */
+}
+
+/* The thread of stop e runs again at time now: its stack gets the samples that
+ * the time off the CPU stands for. */
+static void account_stop(fs_agent *a, struct bpf_state *st, offcpu_stop *e, uint64_t now)
+{
+	e->pending = false;
+	e->woke_from_gil = e->state == TS_WAITING ? now : 0;
+	if (now <= e->since)
+		return;
+	uint64_t n = offcpu__samples(st->off_cpu, now - e->since, st->period_ns);
+	if (!n)
+		return;
+	st->off_cpu_samples += n;
+	add_samples(a, st, e->tid, e->state, false, e->frames, e->checks, e->depth, e->truncated, n);
+}
+
 static void on_record(void *ctx, const struct fsbpf_sample *head, const struct fsbpf_frame *frames)
 {
 	fs_agent *a = ctx;
 	struct bpf_state *st = a->backend_state;
-	const fs_settings *s = &a->settings;
-	int depth = head->depth < FSBPF_MAX_FRAMES ? head->depth : FSBPF_MAX_FRAMES;
+	int tid = (int)head->tid;
+	offcpu_stop *e = st->off_cpu ? offcpu__find(st->off_cpu, tid) : NULL;
 
 	st->records++;
-	if ((s->gil && st->plan.gil_locked && !(head->flags & FSBPF_GIL_HELD)) ||
-	    (s->blocklist[0] && settings__matches_globs(s->blocklist, threadnames__of((int)head->tid)))) {
-		st->filtered++;
+	if (head->flags & FSBPF_ON_CPU) {
+		if (e && e->pending)
+			account_stop(a, st, e, head->time);
 		return;
 	}
-	for (int i = 0; i < depth; i++) {
-		uintptr_t code = (uintptr_t)frames[i].code;
-		int32_t instr = (int32_t)frames[i].instr;
-		st->frames[i].code = code;
-		/* back to what the symbol cache expects: an instruction pointer from
-		 * 3.11, f_lasti before */
-		st->frames[i].instr = st->plan.instr_is_pointer
-			? code + (uintptr_t)st->plan.code_code_adaptive + (uintptr_t)((intptr_t)instr * 2)
-			: (uintptr_t)(intptr_t)instr;
-		st->checks[i] = frames[i].check;
+	/* a stop still pending here lost its ON_CPU record to a full ring buffer */
+	if (e && e->pending) {
+		e->pending = false;
+		st->unmatched++;
 	}
-	stacks__add(a, &st->stacks, (int)head->tid, st->frames, st->checks, depth,
-		    head->flags & FSBPF_TRUNCATED);
+	if (head->flags & FSBPF_OFF_CPU) {
+		e = st->off_cpu ? offcpu__prepare(st->off_cpu, tid, head->depth) : NULL;
+		if (!e)
+			return;
+		e->depth = copy_frames(st, head, frames, e->frames, e->checks);
+		e->truncated = head->flags & FSBPF_TRUNCATED;
+		e->state = state_of(head, e);
+		e->since = head->time;
+		e->pending = true;
+		return;
+	}
+	int depth = copy_frames(st, head, frames, st->frames, st->checks);
+	enum fs_thread_state state = state_of(head, e);
+	add_samples(a, st, tid, state, true, st->frames, st->checks, depth,
+		    head->flags & FSBPF_TRUNCATED, 1);
 }
 
 static void release(struct bpf_state *st)
@@ -181,6 +318,7 @@ static void release(struct bpf_state *st)
 		st->api->close(st->session);
 	if (st->library)
 		dlclose(st->library);
+	offcpu__free(st->off_cpu);
 	symcache__free(st->stacks.cache);
 	free(st);
 }
@@ -189,16 +327,6 @@ static int bpf_start(fs_agent *a, const char **why)
 {
 	if (!a->rt_found) {
 		*why = a->rt_why;
-		return -ENOTSUP;
-	}
-	if (a->settings.backend == FS_BACKEND_AUTO && a->settings.idle) {
-		*why = "FIL_PERF_SPY_IDLE asks for idle threads, and it samples threads only "
-		       "while they run on a CPU";
-		return -ENOTSUP;
-	}
-	if (a->settings.backend == FS_BACKEND_AUTO && (a->settings.formats & FS_FORMAT_GIL)) {
-		*why = "the GIL view (FIL_PERF_SPY_OUTPUT=gil) needs every thread's state, "
-		       "which it does not tell yet";
 		return -ENOTSUP;
 	}
 	struct bpf_state *st = calloc(1, sizeof(*st));
@@ -213,14 +341,24 @@ static int bpf_start(fs_agent *a, const char **why)
 		free(st);
 		return err;
 	}
+	/* off-CPU time: idle threads, and every thread's state for the GIL view */
+	bool off_cpu = a->settings.idle ||
+		       ((a->settings.formats & FS_FORMAT_GIL) && a->settings.mode != FS_MODE_TOP);
+	st->period_ns = 1000000000ULL / (unsigned)a->settings.rate_hz;
+	if (off_cpu && (!(st->off_cpu = offcpu__new(MAX_THREADS)) || gilview__start(a) < 0)) {
+		offcpu__free(st->off_cpu);
+		free(st);
+		*why = "out of memory";
+		return -ENOMEM;
+	}
 	st->library = open_library(st->why, sizeof(st->why));
 	if (st->library) {
 		st->api = dlsym(st->library, FSBPF_INTERFACE_SYMBOL);
 		if (!st->api || st->api->version != FSBPF_INTERFACE_VERSION)
 			snprintf(st->why, sizeof(st->why), "%s is from another filspy build", LIBRARY);
 		else
-			st->session = st->api->open(&st->plan, a->settings.rate_hz, st->why,
-						    sizeof(st->why));
+			st->session = st->api->open(&st->plan, a->settings.rate_hz, off_cpu,
+						    st->why, sizeof(st->why));
 	}
 	st->stacks.cache = st->session ? symcache__new(&st->rt) : NULL;
 	if (!st->stacks.cache) {
@@ -236,12 +374,12 @@ static int bpf_start(fs_agent *a, const char **why)
 	if (a->settings.native)
 		fs_warn("FIL_PERF_SPY_NATIVE: the bpf backend sees Python frames only; "
 			"native frames are left out (the pyspy backend has them)");
-	if (a->settings.idle)
-		fs_warn("FIL_PERF_SPY_IDLE: the bpf backend samples threads while they run on "
-			"a CPU; idle threads are not sampled (the self backend samples them)");
 	if (a->settings.gil && !st->plan.gil_locked)
 		fs_warn("FIL_PERF_SPY_GIL: the GIL holder of CPython %d.%d cannot be read; "
 			"keeping every thread's samples", st->rt.major, st->rt.minor);
+	if (gilview__on() && !st->plan.gil_size)
+		fs_warn("FIL_PERF_SPY_OUTPUT=gil: the GIL of CPython %d.%d cannot be read; the GIL "
+			"view tells running from idle threads only", st->rt.major, st->rt.minor);
 	return 0;
 }
 
@@ -258,16 +396,26 @@ static void bpf_stop(fs_agent *a)
 	if (!st)
 		return;
 	st->api->drain(st->session, on_record, a);
+	if (st->off_cpu) {
+		/* threads still off their CPU count until now */
+		uint64_t now = now_ns();
+		int cursor = 0;
+		for (offcpu_stop *e; (e = offcpu__each(st->off_cpu, &cursor));)
+			if (e->pending)
+				account_stop(a, st, e, now);
+	}
 	uint64_t n[FSBPF_STAT_COUNT];
 	st->api->stats(st->session, n);
 	fs_debug("bpf backend: %llu events in this process, %llu without Python, %llu torn, "
 		 "%llu records (%llu lost to a full ring buffer, %llu cut by an unreadable frame), "
-		 "%llu filtered out, %llu stale frames",
+		 "%llu filtered out, %llu stale frames; off-CPU: %llu switches, %llu samples, "
+		 "%llu stops without their return",
 		 (unsigned long long)n[FSBPF_STAT_EVENTS], (unsigned long long)n[FSBPF_STAT_NO_TSTATE],
 		 (unsigned long long)n[FSBPF_STAT_TORN], (unsigned long long)n[FSBPF_STAT_EMITTED],
 		 (unsigned long long)n[FSBPF_STAT_LOST], (unsigned long long)n[FSBPF_STAT_UNREADABLE],
 		 (unsigned long long)st->filtered,
-		 (unsigned long long)st->stacks.stale);
+		 (unsigned long long)st->stacks.stale, (unsigned long long)n[FSBPF_STAT_SWITCHES],
+		 (unsigned long long)st->off_cpu_samples, (unsigned long long)st->unmatched);
 	release(st);
 	a->backend_state = NULL;
 }

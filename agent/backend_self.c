@@ -86,7 +86,7 @@ static void sample_thread(fs_agent *a, struct self_state *st, const py_thread *t
 		return;
 	if (state < TS_COUNT)
 		gilview__add(a, &st->stacks, to_main, state, t->tid, name, st->frames, NULL, depth,
-			     truncated);
+			     truncated, 1);
 	else
 		stacks__add(a, &st->stacks, t->tid, st->frames, NULL, depth, truncated);
 }

@@ -27,7 +27,7 @@ static fs_frame_id thread_root(fs_profile *p, int tid)
  * frame (root_name, unless NULL) and a thread root (with_thread). */
 static void emit(fs_profile *p, stack_builder *b, uint64_t root_key, const char *root_name,
 		 bool with_thread, bool count_stale, int tid, const py_frame_ref *frames,
-		 const uint32_t *checks, int depth, bool truncated)
+		 const uint32_t *checks, int depth, bool truncated, uint64_t weight)
 {
 	size_t k = 0;
 	if (root_name)
@@ -55,28 +55,29 @@ static void emit(fs_profile *p, stack_builder *b, uint64_t root_key, const char 
 			b->ids[k++] = id;
 	}
 	if (k > first_python)
-		profile__add_stack(p, b->ids, k, 1);
+		profile__add_stack(p, b->ids, k, weight);
 }
 
 void stacks__add(fs_agent *a, stack_builder *b, int tid, const py_frame_ref *frames,
 		 const uint32_t *checks, int depth, bool truncated)
 {
-	stacks__add_both(a, b, true, NULL, 0, NULL, tid, frames, checks, depth, truncated);
+	stacks__add_both(a, b, true, NULL, 0, NULL, tid, frames, checks, depth, truncated, 1);
 }
 
 void stacks__add_both(fs_agent *a, stack_builder *b, bool to_main, fs_profile *second,
 		      uint64_t root_key, const char *root_name, int tid,
-		      const py_frame_ref *frames, const uint32_t *checks, int depth, bool truncated)
+		      const py_frame_ref *frames, const uint32_t *checks, int depth, bool truncated,
+		      uint64_t weight)
 {
 	if (depth > STACKS_MAX_DEPTH)
 		depth = STACKS_MAX_DEPTH;
 	symcache__resolve(b->cache, frames, depth, b->entries);
 	if (to_main)
 		emit(a->profile, b, 0, NULL, a->settings.threads, true, tid, frames, checks, depth,
-		     truncated);
+		     truncated, weight);
 	if (second)
 		emit(second, b, root_key, root_name, true, !to_main, tid, frames, checks, depth,
-		     truncated);
+		     truncated, weight);
 }
 
 static void print_frames(FILE *f, stack_builder *b, const py_frame_ref *frames, int depth,

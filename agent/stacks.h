@@ -30,10 +30,12 @@ void stacks__add(fs_agent *a, stack_builder *b, int tid, const py_frame_ref *fra
 
 /* The same sample, resolved once, into a->profile (when to_main, as stacks__add
  * does) and into second (when not NULL) as ROOT;thread (TID): NAME;frames, ROOT
- * being a synthetic frame root_name with key root_key: the GIL view's state. */
+ * being a synthetic frame root_name with key root_key: the GIL view's state.
+ * weight: how many samples it stands for (off-CPU time comes in one piece). */
 void stacks__add_both(fs_agent *a, stack_builder *b, bool to_main, fs_profile *second,
 		      uint64_t root_key, const char *root_name, int tid,
-		      const py_frame_ref *frames, const uint32_t *checks, int depth, bool truncated);
+		      const py_frame_ref *frames, const uint32_t *checks, int depth, bool truncated,
+		      uint64_t weight);
 
 /* Prints every thread's current stack, innermost frame first, read from memory
  * now (`filspy dump`), whatever the backend. */

@@ -22,6 +22,7 @@ struct fsbpf_session {
 	int ncpus;
 	int *perf_fds;
 	struct bpf_link **links;
+	struct bpf_link *switch_link;  /* sched_switch, when off-CPU time is asked */
 	fsbpf_record_fn fn;  /* for the ring-buffer callback during drain */
 	void *fn_ctx;
 };
@@ -58,6 +59,7 @@ static void session_close(fsbpf_session *s)
 	if (!s)
 		return;
 	ring_buffer__free(s->rb);
+	bpf_link__destroy(s->switch_link);
 	for (int cpu = 0; s->links && cpu < s->ncpus; cpu++)
 		bpf_link__destroy(s->links[cpu]);
 	for (int cpu = 0; s->perf_fds && cpu < s->ncpus; cpu++)
@@ -123,8 +125,8 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static fsbpf_session *session_open(const struct fsbpf_plan *plan, int rate_hz, char *why,
-				   size_t why_size)
+static fsbpf_session *session_open(const struct fsbpf_plan *plan, int rate_hz, int off_cpu,
+				   char *why, size_t why_size)
 {
 	last_libbpf_message[0] = '\0';
 	libbpf_set_print(keep_libbpf_message);
@@ -148,6 +150,8 @@ static fsbpf_session *session_open(const struct fsbpf_plan *plan, int rate_hz, c
 	}
 	s->skel->rodata->plan = *plan;
 	bpf_map__set_max_entries(s->skel->maps.scratch, (unsigned)s->ncpus);
+	/* unloaded, the verifier never sees it: on-CPU profiles cost no tracepoint */
+	bpf_program__set_autoload(s->skel->progs.switch_python, off_cpu != 0);
 	err = pystacks__load(s->skel);
 	if (err) {
 		set_why(why, why_size, "loading the BPF program", err);
@@ -160,6 +164,13 @@ static fsbpf_session *session_open(const struct fsbpf_plan *plan, int rate_hz, c
 	}
 	if (attach_all_cpus(s, rate_hz, why, why_size) < 0)
 		goto fail;
+	if (off_cpu) {
+		s->switch_link = bpf_program__attach(s->skel->progs.switch_python);
+		if (!s->switch_link) {
+			set_why(why, why_size, "attaching to the sched_switch tracepoint", -errno);
+			goto fail;
+		}
+	}
 	return s;
 fail:
 	session_close(s);
@@ -198,6 +209,8 @@ static void session_drop_after_fork(fsbpf_session *s)
 {
 	if (!s)
 		return;
+	if (s->switch_link)
+		close(bpf_link__fd(s->switch_link));
 	for (int cpu = 0; cpu < s->ncpus; cpu++) {
 		if (s->links[cpu])
 			close(bpf_link__fd(s->links[cpu]));
@@ -210,6 +223,8 @@ static void session_drop_after_fork(fsbpf_session *s)
 	bpf_object__for_each_map(map, s->skel->obj)
 		close(bpf_map__fd(map));
 	close(bpf_program__fd(s->skel->progs.sample_python));
+	if (s->switch_link)
+		close(bpf_program__fd(s->skel->progs.switch_python));
 }
 
 __attribute__((visibility("default"))) const fsbpf_interface_t fsbpf_interface = {

@@ -1,7 +1,8 @@
 /* Perf-event program: on each CPU-clock tick that lands in the profiled process, it
  * finds the running thread's PyThreadState and copies its Python frames (code
  * object, instruction, a check word) to a ring buffer. The thread is stopped while
- * this runs, so its frame chain cannot change under the walk. */
+ * this runs, so its frame chain cannot change under the walk. A sched_switch
+ * program, loaded on request, adds where and why each thread leaves its CPU. */
 #include <linux/bpf.h>
 #include <linux/types.h>
 #include <bpf/bpf_helpers.h>
@@ -156,6 +157,56 @@ static __always_inline void top_frame(__u64 tstate, struct walk *w)
 	w->frame = frame;
 }
 
+/* Walks the Python frames of our thread tid (the current task) and writes a record
+ * with flags and time. Returns 0 when a record was written. */
+static __always_inline int emit_stack(__u32 tid, __u64 tstate, __u16 flags, __u64 time)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct scratch *sc = bpf_map_lookup_elem(&scratch, &cpu);
+	if (!sc)
+		return -1;
+
+	struct walk w = { .sc = sc, .flags = flags };
+	top_frame(tstate, &w);
+	if (!w.frame) {
+		count(FSBPF_STAT_NO_TSTATE);
+		return -1;
+	}
+	bpf_loop(FSBPF_MAX_FRAMES + 1, walk_one, &w, 0);
+	if (w.must_reach && !(w.flags & FSBPF_TRUNCATED)) {
+		count(FSBPF_STAT_TORN);
+		return -1;
+	}
+	if (!w.n)
+		return -1;
+
+	if (plan.gil_locked) {
+		int locked = 0;
+		__u64 holder = 0;
+		bpf_probe_read_user(&locked, sizeof(locked), (const void *)plan.gil_locked);
+		bpf_probe_read_user(&holder, sizeof(holder), (const void *)plan.gil_holder);
+		if (locked && holder == tstate)
+			w.flags |= FSBPF_GIL_HELD;
+	}
+	if (w.flags & FSBPF_READ_ERROR)
+		count(FSBPF_STAT_UNREADABLE);
+	sc->head.tid = tid;
+	sc->head.flags = w.flags;
+	sc->head.tstate = tstate;
+	sc->head.time = time;
+	__u32 n = w.n;
+	if (n > FSBPF_MAX_FRAMES)
+		n = FSBPF_MAX_FRAMES;
+	sc->head.depth = (__u16)n;
+	if (bpf_ringbuf_output(&samples, &sc->head,
+			       sizeof(sc->head) + (__u64)n * sizeof(struct fsbpf_frame), 0)) {
+		count(FSBPF_STAT_LOST);
+		return -1;
+	}
+	count(FSBPF_STAT_EMITTED);
+	return 0;
+}
+
 SEC("perf_event")
 int sample_python(void *ctx)
 {
@@ -170,46 +221,93 @@ int sample_python(void *ctx)
 		count(FSBPF_STAT_NO_TSTATE);
 		return 0;
 	}
-	__u32 cpu = bpf_get_smp_processor_id();
-	struct scratch *sc = bpf_map_lookup_elem(&scratch, &cpu);
-	if (!sc)
-		return 0;
+	emit_stack((__u32)tid, *tstate, 0, bpf_ktime_get_ns());
+	return 0;
+}
 
-	struct walk w = { .sc = sc };
-	top_frame(*tstate, &w);
-	if (!w.frame) {
-		count(FSBPF_STAT_NO_TSTATE);
-		return 0;
-	}
-	bpf_loop(FSBPF_MAX_FRAMES + 1, walk_one, &w, 0);
-	if (w.must_reach && !(w.flags & FSBPF_TRUNCATED)) {
-		count(FSBPF_STAT_TORN);
-		return 0;
-	}
-	if (!w.n)
-		return 0;
+/* The sched_switch tracepoint's record, as its format file in tracefs describes it
+ * (stable since Linux 4.14: prev_state became a long then). */
+struct sched_switch_args {
+	__u64 common;
+	char prev_comm[16];
+	__s32 prev_pid;
+	__s32 prev_prio;
+	__s64 prev_state;
+	char next_comm[16];
+	__s32 next_pid;
+	__s32 next_prio;
+};
 
-	if (plan.gil_locked) {
-		int locked = 0;
-		__u64 holder = 0;
-		bpf_probe_read_user(&locked, sizeof(locked), (const void *)plan.gil_locked);
-		bpf_probe_read_user(&holder, sizeof(holder), (const void *)plan.gil_holder);
-		if (locked && holder == *tstate)
-			w.flags |= FSBPF_GIL_HELD;
+/* prev_state: the low byte holds the sleep state (S, D, ...); 0 or only the
+ * TASK_REPORT_MAX bit (0x100, "R+") means preempted while runnable. */
+#define SLEEP_STATES 0xff
+
+#if defined(__TARGET_ARCH_x86)
+/* struct pt_regs of x86-64 as saved at syscall entry (the ptrace ABI's layout) */
+#define REGS_SYSCALL_NR (15 * 8)   /* orig_ax */
+#define REGS_ARG1 (14 * 8)         /* di */
+#define NR_FUTEX 202
+#endif
+
+/* Whether the current task is in futex() on a word inside the GIL struct:
+ * pthread_cond_wait and a contended pthread_mutex_lock on the GIL sleep there, and
+ * a thread handing the GIL over is often preempted right in its futex wake-up call
+ * by the thread it wakes. (Preempted elsewhere, orig_ax is not a syscall number.) */
+static __always_inline int waits_for_gil(void)
+{
+#ifdef NR_FUTEX
+	if (!plan.gil_size)
+		return 0;
+	__u64 nr = 0, uaddr = 0;
+	const void *regs = (const void *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	if (!regs)
+		return 0;
+	bpf_probe_read_kernel(&nr, sizeof(nr), regs + REGS_SYSCALL_NR);
+	bpf_probe_read_kernel(&uaddr, sizeof(uaddr), regs + REGS_ARG1);
+	return nr == NR_FUTEX && uaddr >= plan.gil_start && uaddr < plan.gil_start + plan.gil_size;
+#else
+	return 0;
+#endif
+}
+
+/* Off-CPU time, loaded only when the agent asks for idle threads or the GIL view:
+ * when one of our Python threads leaves a CPU (it is still the current task here)
+ * its stack is written with why it left; when it gets a CPU again, a record
+ * without frames. The agent weighs the stack by the time in between. */
+SEC("tracepoint/sched/sched_switch")
+int switch_python(struct sched_switch_args *ctx)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 next = (__u32)ctx->next_pid;
+	__u64 *tstate;
+
+	if ((__u32)(pid_tgid >> 32) == plan.tgid) {
+		__u64 tid = (__u32)pid_tgid;
+		tstate = bpf_map_lookup_elem(&threads, &tid);
+		if (tstate) {
+			__u16 flags = FSBPF_OFF_CPU;
+			count(FSBPF_STAT_SWITCHES);
+			if (ctx->prev_state & SLEEP_STATES)
+				flags |= FSBPF_BLOCKED;
+			if (waits_for_gil())
+				flags |= FSBPF_GIL_WAIT;
+			emit_stack((__u32)tid, *tstate, flags, now);
+		}
 	}
-	if (w.flags & FSBPF_READ_ERROR)
-		count(FSBPF_STAT_UNREADABLE);
-	sc->head.tid = (__u32)pid_tgid;
-	sc->head.flags = w.flags;
-	sc->head.tstate = *tstate;
-	__u32 n = w.n;
-	if (n > FSBPF_MAX_FRAMES)
-		n = FSBPF_MAX_FRAMES;
-	sc->head.depth = (__u16)n;
-	if (bpf_ringbuf_output(&samples, &sc->head,
-			       sizeof(sc->head) + (__u64)n * sizeof(struct fsbpf_frame), 0))
-		count(FSBPF_STAT_LOST);
-	else
-		count(FSBPF_STAT_EMITTED);
+	tstate = bpf_map_lookup_elem(&threads, &next);
+	if (tstate) {
+		struct fsbpf_sample *r = bpf_ringbuf_reserve(&samples, sizeof(*r), 0);
+		if (!r) {
+			count(FSBPF_STAT_LOST);
+			return 0;
+		}
+		r->tid = (__u32)next;
+		r->flags = FSBPF_ON_CPU;
+		r->depth = 0;
+		r->tstate = *tstate;
+		r->time = now;
+		bpf_ringbuf_submit(r, 0);
+	}
 	return 0;
 }

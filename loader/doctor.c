@@ -1070,8 +1070,9 @@ static void find_pythons(void)
 
 /* The real thing: libfilspy-bpf.so next to libfilspy.so loads the backend's own
  * program (the verifier of this kernel checks it) and attaches it to every CPU
- * for a moment, with a plan that matches no process. */
-static void check_bpf_program(void)
+ * for a moment, with a plan that matches no process; then again with its
+ * sched_switch program. */
+static void try_bpf_programs(void)
 {
 	char lib[PATH_MAX], why[512];
 	const char *name = "bpf program";
@@ -1098,15 +1099,33 @@ static void check_bpf_program(void)
 	struct fsbpf_plan plan = { .tgid = UINT32_MAX, .tstate_frame = 0, .cframe_current_frame = -1,
 				   .cframe_previous = -1, .frame_owner = -1,
 				   .frame_owner_cstack = -1, .frame_size = 72, .code_tag_mask = ~0ULL };
-	fsbpf_session *session = api->open(&plan, 100, why, sizeof(why));
+	fsbpf_session *session = api->open(&plan, 100, 0, why, sizeof(why));
+	if (!session) {
+		add(name, "no", "%s", why);
+		dlclose(h);
+		return;
+	}
+	add(name, "ok", "the bpf backend's program loads, passes this kernel's verifier "
+	    "and attaches to every CPU");
+	api->close(session);
+	/* idle threads and the GIL view add a sched_switch program */
+	session = api->open(&plan, 100, 1, why, sizeof(why));
 	if (session) {
-		add(name, "ok", "the bpf backend's program loads, passes this kernel's verifier "
-		    "and attaches to every CPU");
+		add("bpf off-CPU", "ok", "its sched_switch program loads and attaches: "
+		    "FIL_PERF_SPY_IDLE and the GIL view can use bpf");
 		api->close(session);
 	} else {
-		add(name, "no", "%s", why);
+		struct check *c = add("bpf off-CPU", "no", "%s", why);
+		set_fix(c, "FIL_PERF_SPY_IDLE and the GIL view fall back to the self backend");
 	}
 	dlclose(h);
+}
+
+static void check_bpf_program(void)
+{
+	try_bpf_programs();
+	if (!is_ok("bpf program"))
+		add("bpf off-CPU", "no", "it needs the bpf program, which does not load here");
 }
 
 /* ---- the summary ---- */

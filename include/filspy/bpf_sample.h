@@ -37,6 +37,8 @@ struct fsbpf_plan {
 	__u64 code_tag_mask;       /* 3.14: f_executable is a tagged reference */
 	__u64 gil_locked;          /* address of the GIL's locked int, 0 when unknown */
 	__u64 gil_holder;          /* address of its holder PyThreadState pointer */
+	__u64 gil_start;           /* the GIL struct: a futex wait inside it is a wait */
+	__u64 gil_size;            /* for the GIL (0 when unknown) */
 };
 
 /* One Python frame, innermost first in a record. */
@@ -49,6 +51,13 @@ struct fsbpf_frame {
 #define FSBPF_GIL_HELD   0x1u  /* this thread held the GIL at the sample */
 #define FSBPF_TRUNCATED  0x2u  /* more frames than FSBPF_MAX_FRAMES */
 #define FSBPF_READ_ERROR 0x4u  /* the walk stopped on an unreadable frame */
+/* Off-CPU records (sched_switch, only when the agent asks for them): */
+#define FSBPF_OFF_CPU    0x8u  /* the thread left its CPU at `time`; the frames are
+				* where it stopped */
+#define FSBPF_ON_CPU     0x10u /* the thread got a CPU again at `time` (no frames) */
+#define FSBPF_BLOCKED    0x20u /* it left the CPU to sleep (else it was preempted) */
+#define FSBPF_GIL_WAIT   0x40u /* it is in futex() on a word of the GIL struct: asleep
+				* there, or preempted while handing the GIL over */
 
 /* A record: this header, then depth struct fsbpf_frame. */
 struct fsbpf_sample {
@@ -56,6 +65,7 @@ struct fsbpf_sample {
 	__u16 flags;
 	__u16 depth;               /* frames that follow */
 	__u64 tstate;
+	__u64 time;                /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 };
 
 /* Counters the program keeps in its `stats` array map. */
@@ -66,6 +76,7 @@ enum fsbpf_stat {
 	FSBPF_STAT_LOST,           /* ring buffer full */
 	FSBPF_STAT_TORN,           /* caught between a _PyCFrame and its frame */
 	FSBPF_STAT_UNREADABLE,     /* records whose walk stopped on an unreadable frame */
+	FSBPF_STAT_SWITCHES,       /* our threads leaving a CPU (off-CPU records asked) */
 	FSBPF_STAT_COUNT,
 };
 

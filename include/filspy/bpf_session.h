@@ -9,7 +9,7 @@
 
 #include "filspy/bpf_sample.h"
 
-#define FSBPF_INTERFACE_VERSION 1
+#define FSBPF_INTERFACE_VERSION 2
 #define FSBPF_INTERFACE_SYMBOL "fsbpf_interface"
 
 typedef struct fsbpf_session fsbpf_session;
@@ -21,10 +21,11 @@ typedef void (*fsbpf_record_fn)(void *ctx, const struct fsbpf_sample *head,
 typedef struct fsbpf_interface {
 	int version;  /* FSBPF_INTERFACE_VERSION */
 	/* Loads the program with plan, opens a CPU-clock perf event per online CPU at
-	 * rate_hz and attaches the program to each. Returns NULL with why filled in
-	 * (a sentence naming the step and the kernel's answer). */
-	fsbpf_session *(*open)(const struct fsbpf_plan *plan, int rate_hz, char *why,
-			       size_t why_size);
+	 * rate_hz and attaches the program to each; with off_cpu, also the sched_switch
+	 * program (FSBPF_OFF_CPU and FSBPF_ON_CPU records). Returns NULL with why
+	 * filled in (a sentence naming the step and the kernel's answer). */
+	fsbpf_session *(*open)(const struct fsbpf_plan *plan, int rate_hz, int off_cpu,
+			       char *why, size_t why_size);
 	/* Tells the program which PyThreadState runs on kernel thread tid; tstate 0
 	 * forgets the thread. Returns 0 or -errno. */
 	int (*set_thread)(fsbpf_session *s, uint64_t tid, uint64_t tstate);

@@ -32,11 +32,29 @@ def test_auto_chooses_bpf_where_allowed(profiled):
 
 
 @needs_bpf
-def test_auto_passes_bpf_over_when_idle_threads_are_asked_for(profiled):
-    r = profiled([python311(), PROGRAMS / "long_spin.py", "1"], FIL_PERF_SPY_BACKEND=None,
-                 FIL_PERF_SPY_IDLE=1)
+def test_auto_chooses_bpf_for_idle_threads_and_the_gil_view(profiled):
+    """Off-CPU time comes from the sched_switch program: idle threads and the GIL
+    view no longer send auto to another backend."""
+    r = profiled([python311(), PROGRAMS / "gil_threads.py", "1"], FIL_PERF_SPY_BACKEND=None,
+                 FIL_PERF_SPY_IDLE=1, FIL_PERF_SPY_OUTPUT="raw,gil")
+    assert r.returncode == 0 and r.stdout == "done\n", r.stderr
+    assert "with the bpf backend" in r.stderr and "passed over" not in r.stderr, r.stderr
+    assert r.files() == ["x-pyspy-gil.svg", "x-pyspy.txt"]
+    stacks = parse_folded(r.raw())
+    # the sleeper is off its CPU all second long: ~100 samples at 100 Hz
+    assert sum(n for s, n in stacks.items() if any(frame_function(f) == "snooze" for f in s)) >= 50
+
+
+@needs_bpf
+def test_idle_time_is_weighed_by_how_long_threads_sleep(profiled):
+    """A thread that sleeps 0.3 s at a time: its samples add up to the wall-clock
+    time, though it leaves its CPU only a few times (each stop is weighed)."""
+    r = profiled([python311(), "-c", "import time\nfor _ in range(5): time.sleep(0.3)"],
+                 FIL_PERF_SPY_BACKEND="bpf", FIL_PERF_SPY_IDLE=1, FIL_PERF_SPY_OUTPUT="raw")
     assert r.returncode == 0, r.stderr
-    assert "passed over: bpf: FIL_PERF_SPY_IDLE" in r.stderr, r.stderr
+    stacks = parse_folded(r.raw())
+    slept = sum(n for s, n in stacks.items() if s[-1].startswith("<module>"))
+    assert 130 <= slept <= 170, stacks  # 1.5 s at 100 Hz
 
 
 @needs_bpf
@@ -82,14 +100,6 @@ def test_gil_holder_filter_keeps_a_single_threads_samples(profiled):
 
 
 @needs_bpf
-def test_idle_is_explained(profiled):
-    r = profiled([python311(), PROGRAMS / "long_spin.py", "1"], FIL_PERF_SPY_BACKEND="bpf",
-                 FIL_PERF_SPY_IDLE=1)
-    assert r.returncode == 0
-    assert "FIL_PERF_SPY_IDLE: the bpf backend samples threads while they run" in r.stderr
-
-
-@needs_bpf
 def test_fork_children_do_not_keep_the_parents_events(profiled, unprofiled):
     cmd = [python311(), PROGRAMS / "fork_pool.py"]
     base = unprofiled(cmd)
@@ -116,15 +126,6 @@ def test_dump_reads_stacks_with_the_bpf_backend(tmp_path):
         assert "(bpf backend)" in d.stdout and "hot_loop" in d.stdout, d.stdout
     finally:
         p.wait(timeout=30)
-
-
-@needs_bpf
-def test_auto_passes_bpf_over_for_the_gil_view(profiled):
-    r = profiled([python311(), PROGRAMS / "long_spin.py", "1"], FIL_PERF_SPY_BACKEND=None,
-                 FIL_PERF_SPY_OUTPUT="raw,gil")
-    assert r.returncode == 0, r.stderr
-    assert "passed over: bpf: the GIL view" in r.stderr, r.stderr
-    assert r.files() == ["x-pyspy-gil.svg", "x-pyspy.txt"]
 
 
 @needs_bpf

@@ -12,7 +12,7 @@ NO_PTRACE = BUILD / "tests" / "no_ptrace"
 PYSPY = ROOT / "build" / "tools" / "py-spy" / "bin" / "py-spy"
 NAMES = {"kernel", "kernel BTF", "BPF permission", "perf events", "ptrace of a child",
          "ptrace by a child", "Yama ptrace_scope", "capabilities", "seccomp", "process_vm_readv",
-         "py-spy", "bpf program"}
+         "py-spy", "bpf program", "bpf off-CPU"}
 CAP_BPF, CAP_SYS_ADMIN, CAP_SYS_PTRACE = 39, 21, 19
 
 
@@ -73,6 +73,7 @@ def test_as_root_bpf_and_ptrace_are_allowed():
     assert checks["BPF permission"]["status"] == "ok"
     assert "CAP_BPF" in report["capabilities"]
     assert checks["bpf program"]["status"] == "ok", checks["bpf program"]
+    assert checks["bpf off-CPU"]["status"] == "ok", checks["bpf off-CPU"]
     assert report["auto_backend"] == "bpf"
 
 
