@@ -8,7 +8,11 @@ this (noisy, shared) machine:
   single-threaded CPU-bound program: it is on a CPU the whole time);
 - the program's start delay: time from exec to the first line of Python;
 - the kernel's own cost per program run (kernel.bpf_stats_enabled, run_time_ns /
-  run_cnt of the loaded program).
+  run_cnt of the loaded program);
+- off-CPU time (FIL_PERF_SPY_IDLE, the sched_switch program): the work time of a
+  multi-threaded program whose threads leave their CPU thousands of times a
+  second (bench/threads_bound.py), with bpf on-CPU only, bpf with IDLE and self
+  with IDLE against no agent, and the sched_switch program's cost per run.
 
     bench/bpf.py [--quick] [--lib build/libfilspy.so] [--python PY]
 """
@@ -25,6 +29,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CPU_BOUND = os.path.join(ROOT, "bench", "cpu_bound.py")
+THREADS_BOUND = os.path.join(ROOT, "bench", "threads_bound.py")
 FIRST_LINE = "import time; print(time.clock_gettime_ns(time.CLOCK_MONOTONIC))"
 BACKENDS = ("none", "self", "bpf")
 
@@ -35,18 +40,18 @@ def default_python():
     return found[-1] if found else "/usr/bin/python3.11"
 
 
-def env_for(lib, outdir, backend, rate, output="raw"):
+def env_for(lib, outdir, backend, rate, output="raw", **settings):
     env = {k: v for k, v in os.environ.items()
            if not k.upper().startswith("FIL_PERF_") and k not in ("LD_PRELOAD", "FILSPY_ACTIVATION")}
     if backend != "none":
         env.update({"LD_PRELOAD": lib, "FIL_PERF_SPY_ENABLED": "1", "FIL_PERF_SPY_RATE": str(rate),
                     "FIL_PERF_OUTPUT_DIR": outdir, "FIL_PERF_RUN_LABEL": "bench",
-                    "FIL_PERF_SPY_OUTPUT": output, "FIL_PERF_SPY_BACKEND": backend})
+                    "FIL_PERF_SPY_OUTPUT": output, "FIL_PERF_SPY_BACKEND": backend, **settings})
     return env
 
 
-def work_seconds(python, rounds, env):
-    out = subprocess.run([python, CPU_BOUND, str(rounds)], env=env, capture_output=True,
+def work_seconds(python, rounds, env, program=CPU_BOUND):
+    out = subprocess.run([python, program, str(rounds)], env=env, capture_output=True,
                          text=True, check=True)
     if "cannot start" in out.stderr:
         raise RuntimeError(out.stderr.strip())
@@ -86,8 +91,25 @@ def first_line_delay(python, lib, runs, tmp):
     return statistics.median(delays["none"]), statistics.median(delays["bpf"])
 
 
-def kernel_cost(python, lib, rate, tmp):
-    """run_time_ns / run_cnt of our program while it samples a busy process."""
+def off_cpu_overhead(python, lib, rounds, runs, tmp):
+    """Work time of the threaded program, as a ratio to no agent, at 100 Hz."""
+    configs = {"none": ("none", {}), "bpf": ("bpf", {}),
+               "bpf+IDLE": ("bpf", {"FIL_PERF_SPY_IDLE": "1"}),
+               "self+IDLE": ("self", {"FIL_PERF_SPY_IDLE": "1"})}
+    names = list(configs)
+    times = {n: [] for n in names}
+    for i in range(runs):
+        for n in names[i % len(names):] + names[:i % len(names)]:
+            backend, settings = configs[n]
+            env = env_for(lib, tmp, backend, 100, **settings)
+            times[n].append(work_seconds(python, rounds, env, THREADS_BOUND))
+    base = statistics.median(times["none"])
+    return {n: statistics.median(times[n]) / base for n in names[1:]}
+
+
+def kernel_cost(python, lib, rate, tmp, prog="sample_python", program=CPU_BOUND,
+                rounds=20000, **settings):
+    """run_time_ns / run_cnt of our program prog while it samples a busy process."""
     bpftool = shutil.which("bpftool") or "/usr/sbin/bpftool"
     stats_file = "/proc/sys/kernel/bpf_stats_enabled"
     try:
@@ -98,10 +120,11 @@ def kernel_cost(python, lib, rate, tmp):
     except OSError as e:
         return None, f"cannot enable {stats_file}: {e}"
     try:
-        p = subprocess.Popen([python, CPU_BOUND, "20000"], env=env_for(lib, tmp, "bpf", rate),
+        p = subprocess.Popen([python, program, str(rounds)],
+                             env=env_for(lib, tmp, "bpf", rate, **settings),
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(2.5)
-        show = subprocess.run([bpftool, "prog", "show", "name", "sample_python", "--json"],
+        show = subprocess.run([bpftool, "prog", "show", "name", prog, "--json"],
                               capture_output=True, text=True)
         p.kill()
         p.wait()
@@ -149,6 +172,19 @@ def main():
             print(f"kernel cost per program run: not measured ({detail})")
         else:
             print(f"kernel cost per program run (bpf_stats): {cost:.0f} ns ({detail})")
+        threads_rounds = 200 if args.quick else 800
+        r = off_cpu_overhead(args.python, args.lib, threads_rounds, runs, tmp)
+        print(f"\noff-CPU time: bench/threads_bound.py {threads_rounds}, 3 busy threads and one "
+              f"that wakes every ms, 100 Hz, work time vs no agent:")
+        for name, ratio in r.items():
+            print(f"  {name:<38} {ratio:>9.3f}x")
+        cost, detail = kernel_cost(args.python, args.lib, 100, tmp, prog="switch_python",
+                                   program=THREADS_BOUND, rounds=100000, FIL_PERF_SPY_IDLE="1")
+        if cost is None:
+            print(f"sched_switch program cost per run: not measured ({detail})")
+        else:
+            print(f"sched_switch program cost per run (bpf_stats, every switch of the "
+                  f"machine): {cost:.0f} ns ({detail})")
     return 0
 
 
