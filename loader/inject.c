@@ -277,7 +277,7 @@ detach:
 	if (t.mem >= 0)
 		close(t.mem);
 	if (!err && (int)result != 0) {
-		snprintf(why, size, "the agent did not start in the process (see its stderr)");
+		snprintf(why, size, "the agent did not start in the process (filspy_attach returned %d; see its stderr)", (int)result);
 		return -EINVAL;
 	}
 	return err;
