@@ -55,7 +55,7 @@ static void sample_loop(fs_agent *a)
 	const fs_settings *s = &a->settings;
 	const int64_t interval = a->backend->sample ? 1000000000LL / s->rate_hz
 				 : a->backend->poll ? POLL_INTERVAL_NS : WATCH_INTERVAL_NS;
-	const int64_t start = now_ns();
+	const int64_t start = (int64_t)a->started.tv_sec * 1000000000LL + a->started.tv_nsec;
 	const int64_t stop_at = s->duration_s > 0 ? start + (int64_t)(s->duration_s * 1e9) : INT64_MAX;
 	int64_t next = start, last_checkpoint = start;
 	uint64_t checkpointed = 0, rng = (uint64_t)start ^ ((uint64_t)a->pid << 32) ^ 0x9e3779b97f4a7c15ULL;
@@ -174,14 +174,19 @@ void *sampler__main(void *arg)
 {
 	fs_agent *a = arg;
 
-	if (!wait_for_python(a) || !choose_backend(a)) {
+	if (!wait_for_python(a)) {
 		a->backend = NULL;
 		finish(a);
 		return NULL;
 	}
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	a->started = t;
+	/* before the backend starts: py-spy samples from its spawn on, while the agent
+	 * still watches it for an early death (EARLY_DEATH_MS) */
+	clock_gettime(CLOCK_MONOTONIC, &a->started);
+	if (!choose_backend(a)) {
+		a->backend = NULL;
+		finish(a);
+		return NULL;
+	}
 	fs_info("profiling %s (pid %d) with the %s backend at %d Hz into %s/%s-pyspy.*",
 		a->program, a->pid, a->backend->name, a->settings.rate_hz, a->output_dir, a->label);
 	control__open(a);
