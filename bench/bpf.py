@@ -17,7 +17,6 @@ this (noisy, shared) machine:
     bench/bpf.py [--quick] [--lib build/libfilspy.so] [--python PY]
 """
 import argparse
-import glob
 import json
 import os
 import shutil
@@ -27,6 +26,8 @@ import sys
 import tempfile
 import time
 
+from benchenv import clean_env, default_python
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CPU_BOUND = os.path.join(ROOT, "bench", "cpu_bound.py")
 THREADS_BOUND = os.path.join(ROOT, "bench", "threads_bound.py")
@@ -34,15 +35,8 @@ FIRST_LINE = "import time; print(time.clock_gettime_ns(time.CLOCK_MONOTONIC))"
 BACKENDS = ("none", "self", "bpf")
 
 
-def default_python():
-    root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
-    found = sorted(glob.glob(os.path.join(root, "versions", "3.11*", "bin", "python3.11")))
-    return found[-1] if found else "/usr/bin/python3.11"
-
-
 def env_for(lib, outdir, backend, rate, output="raw", **settings):
-    env = {k: v for k, v in os.environ.items()
-           if not k.upper().startswith("FIL_PERF_") and k not in ("LD_PRELOAD", "FILSPY_ACTIVATION")}
+    env = clean_env()
     if backend != "none":
         env.update({"LD_PRELOAD": lib, "FIL_PERF_SPY_ENABLED": "1", "FIL_PERF_SPY_RATE": str(rate),
                     "FIL_PERF_OUTPUT_DIR": outdir, "FIL_PERF_RUN_LABEL": "bench",
