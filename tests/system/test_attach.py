@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import (FILSPY, PROGRAMS, ROOT, interpreter_params, parse_folded, plain_env,
+from conftest import (BPF_SKIP, FILSPY, PROGRAMS, ROOT, interpreter_params, parse_folded, plain_env,
                       pyenv_python, python311)
 
 PYSPY = ROOT / "build" / "tools" / "py-spy" / "bin" / "py-spy"
@@ -108,3 +108,28 @@ def test_pyspy_fallback_writes_a_profile_and_the_target_keeps_its_status(how, tm
 def test_attach_to_no_process_is_a_usage_error():
     r = subprocess.run([FILSPY, "attach", "999999999"], capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.startswith("filspy: ")
+
+
+@pytest.mark.skipif(bool(BPF_SKIP), reason=BPF_SKIP or "")
+def test_attach_with_bpf_counts_a_thread_asleep_since_before_the_attach(tmp_path):
+    """The sched_switch program sees a thread leave its CPU; one that fell asleep
+    before the attach never does while it is profiled. Its stack is read once from
+    user space, and its samples still add up to the time profiled."""
+    code = ("import threading, time\n"
+            "def doze(): time.sleep(6)\n"
+            "t = threading.Thread(target=doze, name='dozer'); t.start()\n"
+            "end = time.monotonic() + 5\n"
+            "while time.monotonic() < end: pass\n"
+            "t.join(); print('ok')\n")
+    target = subprocess.Popen([python311(), "-c", code], stdout=subprocess.PIPE, text=True)
+    time.sleep(1)
+    r = subprocess.run([FILSPY, "attach", "--quiet", "--idle", "--threads", "--backend", "bpf",
+                        "--duration", "1.5", "--output-dir", tmp_path, "--output", "raw",
+                        "--label", "z", str(target.pid)],
+                       capture_output=True, text=True, env=plain_env(), timeout=60)
+    assert r.returncode == 0, r.stderr
+    stdout, _ = target.communicate(timeout=30)
+    assert (target.returncode, stdout) == (0, "ok\n")
+    stacks = parse_folded((tmp_path / "z-pyspy.txt").read_text())
+    dozed = sum(n for s, n in stacks.items() if s[0].endswith(": dozer"))
+    assert 120 <= dozed <= 170, stacks  # 1.5 s at 100 Hz
