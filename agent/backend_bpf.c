@@ -31,6 +31,8 @@
  * way, see threadstate.c). */
 #define WOKEN_WAITER_NS 1000000
 #define LIBRARY "libfilspy-bpf.so"
+#define SYNC_SHARE 20
+#define SYNC_MAX_NS 200000000ULL
 
 struct bpf_state {
 	py_runtime rt;
@@ -39,8 +41,12 @@ struct bpf_state {
 	fsbpf_session *session;
 	struct fsbpf_plan plan;
 	py_thread listed[MAX_THREADS];
-	uint64_t mapped_thread[MAX_THREADS], mapped_tstate[MAX_THREADS]; /* tid -> tstate */
-	int n_mapped;
+	/* what the program's threads map holds, sorted by tid (two sets: the next
+	 * is built from the current one and the list) */
+	struct mapped { uint64_t tid, tstate; } mapped[2][MAX_THREADS];
+	int n_mapped, current;
+	int by_tid[MAX_THREADS];   /* indices into listed, sorted by tid */
+	uint64_t next_sync;        /* CLOCK_MONOTONIC ns */
 	py_frame_ref frames[FSBPF_MAX_FRAMES];
 	uint32_t checks[FSBPF_MAX_FRAMES];
 	stack_builder stacks;
@@ -113,20 +119,20 @@ static int make_plan(fs_agent *a, struct bpf_state *st, const char **why)
 	return 0;
 }
 
-/* The thread state the program should read for thread j of the list: a thread
- * with states in several interpreters runs Python in the one that has frames, and
- * when several do, in the newest interpreter (the list starts with it): that is
- * where a sub-interpreter's run_string() or exec() took it. */
-static bool preferred(const struct bpf_state *st, int n, int j)
+/* Orders listed threads by tid, and a thread's states the way the program should
+ * prefer them: a thread with states in several interpreters runs Python in the
+ * one that has frames, and when several do, in the newest interpreter (the list
+ * starts with it): that is where a sub-interpreter's run_string() or exec() took
+ * it. */
+static int tid_then_preference(const void *x, const void *y, void *listed)
 {
-	for (int k = 0; k < n; k++) {
-		if (k == j || st->listed[k].tid != st->listed[j].tid)
-			continue;
-		bool k_runs = st->listed[k].top_frame != 0, j_runs = st->listed[j].top_frame != 0;
-		if (k_runs != j_runs ? k_runs : k < j)
-			return false;
-	}
-	return true;
+	int i = *(const int *)x, j = *(const int *)y;
+	const py_thread *a = (const py_thread *)listed + i, *b = (const py_thread *)listed + j;
+	if (a->tid != b->tid)
+		return a->tid < b->tid ? -1 : 1;
+	if ((a->top_frame != 0) != (b->top_frame != 0))
+		return a->top_frame ? -1 : 1;
+	return i - j;
 }
 
 static uint64_t now_ns(void)
@@ -161,7 +167,8 @@ static void stop_of_sleeper(struct bpf_state *st, const py_thread *t, uint64_t s
 	e->pending = true;
 }
 
-/* Keeps the program's thread map equal to the interpreter's list of threads. */
+/* Keeps the program's thread map equal to the interpreter's list of threads: both
+ * sorted by tid and merged, so that a thousand threads cost no more than a sort. */
 static void sync_threads(struct bpf_state *st, const fs_settings *s)
 {
 	uint64_t listed_at = now_ns();
@@ -171,37 +178,44 @@ static void sync_threads(struct bpf_state *st, const fs_settings *s)
 	if (s->threads || s->blocklist[0] || gilview__on())
 		for (int j = 0; j < n; j++)
 			threadnames__get(&st->rt, &st->listed[j]);
-	for (int i = 0; i < st->n_mapped; i++) {
-		int j = 0;
-		while (j < n && (uint64_t)st->listed[j].tid != st->mapped_thread[i])
-			j++;
-		if (j == n) {
-			st->api->set_thread(st->session, st->mapped_thread[i], 0);
-			if (st->off_cpu)
-				offcpu__forget(st->off_cpu, (int)st->mapped_thread[i]);
-			st->mapped_thread[i] = st->mapped_thread[--st->n_mapped];
-			st->mapped_tstate[i] = st->mapped_tstate[st->n_mapped];
-			i--;
+	for (int j = 0; j < n; j++)
+		st->by_tid[j] = j;
+	qsort_r(st->by_tid, (size_t)n, sizeof(st->by_tid[0]), tid_then_preference, st->listed);
+
+	const struct mapped *old = st->mapped[st->current];
+	struct mapped *next = st->mapped[!st->current];
+	int i = 0, k = 0, m = 0;
+	while (i < st->n_mapped || k < n) {
+		const py_thread *t = k < n ? &st->listed[st->by_tid[k]] : NULL;
+		if (t && (!t->tid || (k > 0 && st->listed[st->by_tid[k - 1]].tid == t->tid))) {
+			k++; /* unknown tid, or a less preferred state of the thread before */
+			continue;
 		}
-	}
-	for (int j = 0; j < n; j++) {
-		const py_thread *t = &st->listed[j];
-		if (!t->tid || !preferred(st, n, j))
-			continue;
-		int i = 0;
-		while (i < st->n_mapped && st->mapped_thread[i] != (uint64_t)t->tid)
+		uint64_t tid = t ? (uint64_t)t->tid : UINT64_MAX;
+		if (i < st->n_mapped && old[i].tid < tid) { /* the thread ended */
+			st->api->set_thread(st->session, old[i].tid, 0);
+			if (st->off_cpu)
+				offcpu__forget(st->off_cpu, (int)old[i].tid);
 			i++;
-		if (i < st->n_mapped && st->mapped_tstate[i] == t->tstate)
 			continue;
-		if (st->api->set_thread(st->session, (uint64_t)t->tid, t->tstate) < 0)
+		}
+		bool known = i < st->n_mapped && old[i].tid == tid;
+		next[m] = known ? old[i++] : (struct mapped){ 0 };
+		k++;
+		if (known && next[m].tstate == t->tstate) {
+			m++;
 			continue;
-		if (i == st->n_mapped && st->off_cpu)
-			stop_of_sleeper(st, t, listed_at);
-		if (i == st->n_mapped)
-			st->n_mapped++;
-		st->mapped_thread[i] = (uint64_t)t->tid;
-		st->mapped_tstate[i] = t->tstate;
+		}
+		if (st->api->set_thread(st->session, tid, t->tstate) == 0) {
+			if (!known && st->off_cpu)
+				stop_of_sleeper(st, t, listed_at);
+			next[m] = (struct mapped){ tid, t->tstate };
+		}
+		if (next[m].tid)
+			m++;
 	}
+	st->n_mapped = m;
+	st->current = !st->current;
 }
 
 /* A record's frames, back to what the symbol cache expects, into frames/checks. */
@@ -386,7 +400,15 @@ static int bpf_start(fs_agent *a, const char **why)
 static void bpf_poll(fs_agent *a)
 {
 	struct bpf_state *st = a->backend_state;
-	sync_threads(st, &a->settings);
+	uint64_t start = now_ns();
+	if (start >= st->next_sync) {
+		sync_threads(st, &a->settings);
+		/* reading the list costs a few reads per thread: with hundreds of threads
+		 * it is read less often, for about 1/SYNC_SHARE of the sampler's time,
+		 * but new threads are still seen within SYNC_MAX_NS */
+		uint64_t wait = (now_ns() - start) * SYNC_SHARE;
+		st->next_sync = start + (wait < SYNC_MAX_NS ? wait : SYNC_MAX_NS);
+	}
 	st->api->drain(st->session, on_record, a);
 }
 
