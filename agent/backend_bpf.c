@@ -33,6 +33,15 @@
 #define LIBRARY "libfilspy-bpf.so"
 #define SYNC_SHARE 20
 #define SYNC_MAX_NS 200000000ULL
+/* A clock that fires every P ns samples work that repeats every P ns (a 100 Hz
+ * loop, a 10 ms timer) at the same point of its cycle each time, and one function
+ * gets every sample. Restarted at random moments (the sampler's polls are
+ * jittered) at a rate drawn within +-RATE_SPREAD of the one asked (the mean rate
+ * stays the one asked), the clocks drift across any cycle. A restart drops the
+ * part of a period already run on each CPU: once every RESTART_PERIODS periods,
+ * about 1/(2 RESTART_PERIODS) of the samples. */
+#define RESTART_PERIODS 25
+#define RATE_SPREAD 0.25
 
 struct bpf_state {
 	py_runtime rt;
@@ -47,6 +56,8 @@ struct bpf_state {
 	int n_mapped, current;
 	int by_tid[MAX_THREADS];   /* indices into listed, sorted by tid */
 	uint64_t next_sync;        /* CLOCK_MONOTONIC ns */
+	uint64_t next_restart;     /* of the clocks, CLOCK_MONOTONIC ns */
+	uint64_t random;           /* xorshift64 state */
 	py_frame_ref frames[FSBPF_MAX_FRAMES];
 	uint32_t checks[FSBPF_MAX_FRAMES];
 	stack_builder stacks;
@@ -359,6 +370,8 @@ static int bpf_start(fs_agent *a, const char **why)
 	bool off_cpu = a->settings.idle ||
 		       ((a->settings.formats & FS_FORMAT_GIL) && a->settings.mode != FS_MODE_TOP);
 	st->period_ns = 1000000000ULL / (unsigned)a->settings.rate_hz;
+	st->random = now_ns() ^ ((uint64_t)a->pid << 32) ^ 0x9e3779b97f4a7c15ULL;
+	st->next_restart = now_ns() + RESTART_PERIODS * st->period_ns;
 	if (off_cpu && (!(st->off_cpu = offcpu__new(MAX_THREADS)) || gilview__start(a) < 0)) {
 		offcpu__free(st->off_cpu);
 		free(st);
@@ -397,10 +410,24 @@ static int bpf_start(fs_agent *a, const char **why)
 	return 0;
 }
 
+static void restart_clocks(struct bpf_state *st, uint64_t now)
+{
+	st->random ^= st->random << 13;
+	st->random ^= st->random >> 7;
+	st->random ^= st->random << 17;
+	double spread = ((double)(st->random >> 11) / (double)(1ULL << 53) * 2.0 - 1.0) * RATE_SPREAD;
+	uint64_t period = (uint64_t)((double)st->period_ns / (1.0 + spread));
+	if (st->api->set_period(st->session, period) < 0)
+		fs_debug("bpf backend: the clocks' period cannot be changed");
+	st->next_restart = now + RESTART_PERIODS * st->period_ns;
+}
+
 static void bpf_poll(fs_agent *a)
 {
 	struct bpf_state *st = a->backend_state;
 	uint64_t start = now_ns();
+	if (start >= st->next_restart)
+		restart_clocks(st, start);
 	if (start >= st->next_sync) {
 		sync_threads(st, &a->settings);
 		/* reading the list costs a few reads per thread: with hundreds of threads

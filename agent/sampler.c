@@ -105,8 +105,11 @@ static void sample_loop(fs_agent *a)
 				s->rate_hz, (double)a->ticks / ((double)(t - start) / 1e9));
 			warned = true;
 		}
-		/* uniform jitter of +-20% keeps the mean rate and breaks aliasing */
-		int64_t jitter = (int64_t)(next_random(&rng) % (uint64_t)(interval * 2 / 5 + 1)) - interval / 5;
+		/* uniform jitter of +-50% keeps the mean rate and breaks aliasing: the
+		 * phase against work that repeats at the sampling period walks at random,
+		 * and with +-20% it walked so slowly that the shares of such work spread
+		 * twice as wide as binomial noise (tests/system/programs/periodic.py) */
+		int64_t jitter = (int64_t)(next_random(&rng) % (uint64_t)(interval + 1)) - interval / 2;
 		next += interval + jitter;
 		if (next < t)
 			next = t; /* behind: do not burst to catch up */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -185,6 +186,14 @@ static int session_set_thread(fsbpf_session *s, uint64_t tid, uint64_t tstate)
 	return err < 0 ? -errno : 0;
 }
 
+static int session_set_period(fsbpf_session *s, uint64_t period_ns)
+{
+	for (int cpu = 0; cpu < s->ncpus; cpu++)
+		if (s->perf_fds[cpu] >= 0 && ioctl(s->perf_fds[cpu], PERF_EVENT_IOC_PERIOD, &period_ns) < 0)
+			return -errno;
+	return 0;
+}
+
 static int session_drain(fsbpf_session *s, fsbpf_record_fn fn, void *ctx)
 {
 	s->fn = fn;
@@ -231,6 +240,7 @@ __attribute__((visibility("default"))) const fsbpf_interface_t fsbpf_interface =
 	.version = FSBPF_INTERFACE_VERSION,
 	.open = session_open,
 	.set_thread = session_set_thread,
+	.set_period = session_set_period,
 	.drain = session_drain,
 	.stats = session_stats,
 	.close = session_close,

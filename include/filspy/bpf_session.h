@@ -9,7 +9,7 @@
 
 #include "filspy/bpf_sample.h"
 
-#define FSBPF_INTERFACE_VERSION 2
+#define FSBPF_INTERFACE_VERSION 3
 #define FSBPF_INTERFACE_SYMBOL "fsbpf_interface"
 
 typedef struct fsbpf_session fsbpf_session;
@@ -29,6 +29,9 @@ typedef struct fsbpf_interface {
 	/* Tells the program which PyThreadState runs on kernel thread tid; tstate 0
 	 * forgets the thread. Returns 0 or -errno. */
 	int (*set_thread)(fsbpf_session *s, uint64_t tid, uint64_t tstate);
+	/* Gives every CPU's clock event a new sampling period, which restarts it now.
+	 * Returns 0 or -errno. */
+	int (*set_period)(fsbpf_session *s, uint64_t period_ns);
 	/* Hands every record waiting in the ring buffer to fn. Returns how many. */
 	int (*drain)(fsbpf_session *s, fsbpf_record_fn fn, void *ctx);
 	/* The program's counters, summed over CPUs (enum fsbpf_stat). */
