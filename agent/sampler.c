@@ -11,6 +11,7 @@
 #define CHECKPOINT_EVERY_NS 2000000000LL
 #define INIT_POLL_NS 1000000L
 #define RATE_CHECK_AFTER_NS 2000000000LL
+#define PHASE_JUMP_EVERY 10
 
 static int64_t now_ns(void)
 {
@@ -58,6 +59,7 @@ static void sample_loop(fs_agent *a)
 	const int64_t start = (int64_t)a->started.tv_sec * 1000000000LL + a->started.tv_nsec;
 	const int64_t stop_at = s->duration_s > 0 ? start + (int64_t)(s->duration_s * 1e9) : INT64_MAX;
 	int64_t next = start, last_checkpoint = start;
+	uint64_t n_intervals = 0;
 	uint64_t checkpointed = 0, rng = (uint64_t)start ^ ((uint64_t)a->pid << 32) ^ 0x9e3779b97f4a7c15ULL;
 	bool warned = false;
 	const char *why;
@@ -105,11 +107,15 @@ static void sample_loop(fs_agent *a)
 				s->rate_hz, (double)a->ticks / ((double)(t - start) / 1e9));
 			warned = true;
 		}
-		/* uniform jitter of +-50% keeps the mean rate and breaks aliasing: the
-		 * phase against work that repeats at the sampling period walks at random,
-		 * and with +-20% it walked so slowly that the shares of such work spread
-		 * twice as wide as binomial noise (tests/system/programs/periodic.py) */
-		int64_t jitter = (int64_t)(next_random(&rng) % (uint64_t)(interval + 1)) - interval / 2;
+		/* jitter keeps the mean rate and breaks aliasing. Small steps (+-20 %)
+		 * space the samples almost evenly, so long stretches of work get their
+		 * share with little noise; but against work that repeats at the sampling
+		 * period they move the phase so slowly that its share spread 6 times as
+		 * wide as binomial (tests/system/programs/periodic.py). So every
+		 * PHASE_JUMP_EVERY intervals the step is drawn over a whole interval
+		 * (+-50 %), which puts the phase anywhere in such a cycle. */
+		int64_t width = ++n_intervals % PHASE_JUMP_EVERY ? interval * 2 / 5 : interval;
+		int64_t jitter = (int64_t)(next_random(&rng) % (uint64_t)(width + 1)) - width / 2;
 		next += interval + jitter;
 		if (next < t)
 			next = t; /* behind: do not burst to catch up */
