@@ -119,6 +119,7 @@ void exit_hooks__install(void);
 
 /* Kernel thread state and names from /proc/self/task. */
 bool procthreads__running(int tid);
+bool procthreads__exists(int tid);  /* the task is still in /proc/self/task */
 const char *procthreads__name(int tid);
 void procthreads__forget(void);  /* closes cached files, after fork or at the end */
 

@@ -32,6 +32,7 @@
 #define WOKEN_WAITER_NS 1000000
 #define LIBRARY "libfilspy-bpf.so"
 #define SYNC_SHARE 20
+#define MISSED_LISTINGS 3
 #define SYNC_MAX_NS 200000000ULL
 /* A clock that fires every P ns samples work that repeats every P ns (a 100 Hz
  * loop, a 10 ms timer) at the same point of its cycle each time, and one function
@@ -52,7 +53,7 @@ struct bpf_state {
 	py_thread listed[MAX_THREADS];
 	/* what the program's threads map holds, sorted by tid (two sets: the next
 	 * is built from the current one and the list) */
-	struct mapped { uint64_t tid, tstate; } mapped[2][MAX_THREADS];
+	struct mapped { uint64_t tid, tstate; int missed; } mapped[2][MAX_THREADS];
 	int n_mapped, current;
 	int by_tid[MAX_THREADS];   /* indices into listed, sorted by tid */
 	uint64_t next_sync;        /* CLOCK_MONOTONIC ns */
@@ -203,7 +204,15 @@ static void sync_threads(struct bpf_state *st, const fs_settings *s)
 			continue;
 		}
 		uint64_t tid = t ? (uint64_t)t->tid : UINT64_MAX;
-		if (i < st->n_mapped && old[i].tid < tid) { /* the thread ended */
+		if (i < st->n_mapped && old[i].tid < tid) {
+			/* not listed: ended, unless its task lives on (a list read while
+			 * threads come and go can miss one; forgetting it would drop the
+			 * stop it is in) */
+			if (old[i].missed < MISSED_LISTINGS && procthreads__exists((int)old[i].tid)) {
+				next[m] = old[i++];
+				next[m++].missed++;
+				continue;
+			}
 			st->api->set_thread(st->session, old[i].tid, 0);
 			if (st->off_cpu)
 				offcpu__forget(st->off_cpu, (int)old[i].tid);
@@ -212,6 +221,7 @@ static void sync_threads(struct bpf_state *st, const fs_settings *s)
 		}
 		bool known = i < st->n_mapped && old[i].tid == tid;
 		next[m] = known ? old[i++] : (struct mapped){ 0 };
+		next[m].missed = 0;
 		k++;
 		if (known && next[m].tstate == t->tstate) {
 			m++;
@@ -220,7 +230,7 @@ static void sync_threads(struct bpf_state *st, const fs_settings *s)
 		if (st->api->set_thread(st->session, tid, t->tstate) == 0) {
 			if (!known && st->off_cpu)
 				stop_of_sleeper(st, t, listed_at);
-			next[m] = (struct mapped){ tid, t->tstate };
+			next[m] = (struct mapped){ tid, t->tstate, 0 };
 		}
 		if (next[m].tid)
 			m++;
@@ -315,9 +325,11 @@ static void on_record(void *ctx, const struct fsbpf_sample *head, const struct f
 			account_stop(a, st, e, head->time);
 		return;
 	}
-	/* a stop still pending here lost its ON_CPU record to a full ring buffer */
+	/* a stop still pending here lost its ON_CPU record: the thread ran again
+	 * before this record, so the stop ends by its time at the latest (a period
+	 * too long at most: it ran less than one when no sample landed) */
 	if (e && e->pending) {
-		e->pending = false;
+		account_stop(a, st, e, head->time);
 		st->unmatched++;
 	}
 	if (head->flags & FSBPF_OFF_CPU) {

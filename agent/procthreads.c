@@ -63,6 +63,13 @@ static void untrack(struct tracked *t)
 	*t = tracked[--n_tracked];
 }
 
+bool procthreads__exists(int tid)
+{
+	char path[48];
+	snprintf(path, sizeof(path), "/proc/self/task/%d", tid);
+	return access(path, F_OK) == 0;
+}
+
 bool procthreads__running(int tid)
 {
 	struct tracked *t = track(tid);
