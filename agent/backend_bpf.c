@@ -177,6 +177,7 @@ static void stop_of_sleeper(struct bpf_state *st, const py_thread *t, uint64_t s
 	e->truncated = truncated;
 	e->since = since;
 	e->pending = true;
+	e->guessed = true;
 }
 
 /* Keeps the program's thread map equal to the interpreter's list of threads: both
@@ -327,9 +328,13 @@ static void on_record(void *ctx, const struct fsbpf_sample *head, const struct f
 	}
 	/* a stop still pending here lost its ON_CPU record: the thread ran again
 	 * before this record, so the stop ends by its time at the latest (a period
-	 * too long at most: it ran less than one when no sample landed) */
+	 * too long at most: it ran less than one when no sample landed). A stop
+	 * read from user space was wrong: the thread woke before it was mapped. */
 	if (e && e->pending) {
-		account_stop(a, st, e, head->time);
+		if (e->guessed)
+			e->pending = false;
+		else
+			account_stop(a, st, e, head->time);
 		st->unmatched++;
 	}
 	if (head->flags & FSBPF_OFF_CPU) {
@@ -341,6 +346,7 @@ static void on_record(void *ctx, const struct fsbpf_sample *head, const struct f
 		e->state = state_of(head, e);
 		e->since = head->time;
 		e->pending = true;
+		e->guessed = false;
 		return;
 	}
 	int depth = copy_frames(st, head, frames, st->frames, st->checks);

@@ -13,6 +13,7 @@
 typedef struct offcpu_stop {
 	int tid;                   /* 0: free slot */
 	bool pending;              /* off its CPU since `since` */
+	bool guessed;              /* read from user space, not recorded by the kernel */
 	enum fs_thread_state state;
 	uint64_t since;            /* ns, CLOCK_MONOTONIC */
 	uint64_t woke_from_gil;    /* when it last ran again after a wait for the GIL */

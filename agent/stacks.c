@@ -71,7 +71,7 @@ void stacks__add_both(fs_agent *a, stack_builder *b, bool to_main, fs_profile *s
 {
 	if (depth > STACKS_MAX_DEPTH)
 		depth = STACKS_MAX_DEPTH;
-	symcache__resolve(b->cache, frames, depth, b->entries);
+	symcache__resolve_checked(b->cache, frames, checks, depth, b->entries);
 	if (to_main)
 		emit(a->profile, b, 0, NULL, a->settings.threads, true, tid, frames, checks, depth,
 		     truncated, weight);

@@ -232,6 +232,19 @@ void symcache__resolve(symcache *c, const py_frame_ref *frames, int n, const sym
 	}
 }
 
+void symcache__resolve_checked(symcache *c, const py_frame_ref *frames, const uint32_t *checks,
+			       int n, const sym_entry **out)
+{
+	symcache__resolve(c, frames, n, out);
+	for (int i = 0; checks && i < n; i++) {
+		if (out[i] || !checks[i] || !frames[i].code)
+			continue;
+		sym_entry **slot = find_slot(c, frames[i].code);
+		if (*slot && (uint32_t)(*slot)->check_name == checks[i])
+			out[i] = *slot;
+	}
+}
+
 int symcache__line(const symcache *c, const sym_entry *e, const py_frame_ref *f)
 {
 	const py_runtime *rt = c->rt;

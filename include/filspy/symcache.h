@@ -33,6 +33,14 @@ void symcache__free(symcache *c);
  * call. */
 void symcache__resolve(symcache *c, const py_frame_ref *frames, int n, const sym_entry **out);
 
+/* The same, and where a code object cannot be read any more (freed since the
+ * sample: a stop off the CPU is resolved when the thread runs again, and at the
+ * end the interpreter frees its code) takes the cached entry for its address if
+ * the sample's check word (checks[i]: the low 32 bits of its name pointer when
+ * sampled, 0 for unknown) matches it. */
+void symcache__resolve_checked(symcache *c, const py_frame_ref *frames, const uint32_t *checks,
+			       int n, const sym_entry **out);
+
 /* The line executing in frame f of entry e, or 0 when unknown. */
 int symcache__line(const symcache *c, const sym_entry *e, const py_frame_ref *f);
 
