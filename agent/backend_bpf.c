@@ -265,7 +265,9 @@ static void add_samples(fs_agent *a, struct bpf_state *st, int tid, enum fs_thre
 			bool truncated, uint64_t weight)
 {
 	const fs_settings *s = &a->settings;
-	const char *name = threadnames__of(tid);
+	bool view = gilview__on();
+	/* names only when something matches or shows them: a miss reads /proc */
+	const char *name = s->blocklist[0] || view ? threadnames__of(tid) : "";
 	if (s->blocklist[0] && settings__matches_globs(s->blocklist, name)) {
 		st->filtered += weight;
 		return;
@@ -274,7 +276,7 @@ static void add_samples(fs_agent *a, struct bpf_state *st, int tid, enum fs_thre
 		       (!s->gil || !st->plan.gil_locked || state == TS_HOLDING);
 	if (!to_main)
 		st->filtered += weight;
-	if (gilview__on())
+	if (view)
 		gilview__add(a, &st->stacks, to_main, state, tid, name, frames, checks, depth,
 			     truncated, weight);
 	else if (to_main)
