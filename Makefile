@@ -33,7 +33,7 @@ FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 # Objects of the agent that the loader shares: settings, the profile, the writers.
 SHARED_WITH_LOADER := $(addprefix $(BUILD)/obj/agent/,settings.o log.o profile.o folded.o \
-	out_raw.o out_svg.o out_speedscope.o out_pprof.o gzip.o spawn.o)
+	out_raw.o out_svg.o out_speedscope.o out_pprof.o gzip.o spawn.o pyspy_path.o)
 
 .PHONY: all deps test unit-test system-test fuzz demo install clean check-offsets bench asan
 all: $(BUILD)/libfilspy.so $(BUILD)/libfilspy-bpf.so $(BUILD)/filspy
@@ -123,7 +123,10 @@ $(BUILD)/tests/no_ptrace: tests/helpers/no_ptrace.c
 system-test: all asan $(HELPERS)
 	$(Q)$(PYTHON_FOR_TESTS) -m pytest -q -ra tests/system
 
+# host-facts: one line per fact of the host the tests meet (tracefs, BTF,
+# capabilities, sysctls, py-spy, pyenv), so a CI log says what it ran on.
 test: deps
+	$(Q)scripts/host-facts.sh
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory check-offsets
 	$(Q)$(MAKE) --no-print-directory unit-test
@@ -149,6 +152,12 @@ install: all
 	install -m 0755 $(BUILD)/libfilspy-bpf.so $(DESTDIR)$(PREFIX)/lib/libfilspy-bpf.so
 	install -m 0755 $(BUILD)/filspy $(DESTDIR)$(PREFIX)/bin/filspy
 	ln -sf filspy $(DESTDIR)$(PREFIX)/bin/perf-pyspy
+	@# the pinned py-spy the tests use, where the pyspy backend, attach and doctor look
+	@# when none is on PATH (agent/pyspy_path.c)
+	$(Q)if [ -x $(BUILD)/tools/py-spy/bin/py-spy ]; then \
+		install -d $(DESTDIR)$(PREFIX)/lib/filspy && \
+		install -m 0755 $(BUILD)/tools/py-spy/bin/py-spy $(DESTDIR)$(PREFIX)/lib/filspy/py-spy; \
+	else echo "install: no build/tools/py-spy (make deps): the pyspy backend will need py-spy on PATH"; fi
 
 clean:
 	rm -rf $(BUILD)

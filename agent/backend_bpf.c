@@ -328,16 +328,17 @@ static void on_record(void *ctx, const struct fsbpf_sample *head, const struct f
 			account_stop(a, st, e, head->time);
 		return;
 	}
-	/* a stop still pending here lost its ON_CPU record: the thread ran again
+	/* a stop still pending here had no ON_CPU record: the thread ran again
 	 * before this record, so the stop ends by its time at the latest (a period
-	 * too long at most: it ran less than one when no sample landed). A stop
-	 * read from user space was wrong: the thread woke before it was mapped. */
+	 * too long at most: it ran less than one when no sample landed). That is
+	 * always so for a stop read from user space: the program tells a thread
+	 * coming back to a CPU by what it learnt when the thread last left one
+	 * (bpf/pystacks.bpf.c), and that thread has not left one since it was
+	 * mapped. */
 	if (e && e->pending) {
-		if (e->guessed)
-			e->pending = false;
-		else
-			account_stop(a, st, e, head->time);
-		st->unmatched++;
+		account_stop(a, st, e, head->time);
+		if (!e->guessed)
+			st->unmatched++;
 	}
 	if (head->flags & FSBPF_OFF_CPU) {
 		e = st->off_cpu ? offcpu__prepare(st->off_cpu, tid, head->depth) : NULL;

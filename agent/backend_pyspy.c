@@ -14,6 +14,7 @@
 #include "agent.h"
 #include "filspy/folded.h"
 #include "filspy/log.h"
+#include "filspy/pyspy_path.h"
 #include "filspy/spawn.h"
 
 #define MIN_MAJOR 0
@@ -177,12 +178,11 @@ static int pyspy_start(fs_agent *a, const char **why)
 		return -ENOMEM;
 	}
 	a->backend_state = st;
-	char path[4096];
-	const char *want = a->settings.pyspy[0] ? a->settings.pyspy : "py-spy";
-	int err = spawn__which(want, path, sizeof(path));
+	char path[4096], looked[1024];
+	int err = pyspy_path__find(a->settings.pyspy, path, sizeof(path), looked, sizeof(looked));
 	if (err)
-		return fail(a, why, err, "py-spy not found (%s): pip install py-spy, or set "
-			    "FIL_PERF_SPY_PYSPY", want);
+		return fail(a, why, err, "py-spy not found (looked %s): pip install py-spy, or set "
+			    "FIL_PERF_SPY_PYSPY", looked);
 	int major, minor;
 	if (run_version(path, &major, &minor) < 0)
 		return fail(a, why, -ENOEXEC, "%s does not run or is not py-spy", path);

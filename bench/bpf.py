@@ -6,7 +6,9 @@ this (noisy, shared) machine:
   interleaved rounds (none, self, bpf in rotating order), as a ratio to no agent;
 - samples delivered against the rate asked, at 100, 1000 and 5000 Hz (a
   single-threaded CPU-bound program: it is on a CPU the whole time);
-- the program's start delay: time from exec to the first line of Python;
+- the program's start delay: time from exec to the first line of Python, without
+  the agent, with bpf, with bpf and IDLE (and with another build's agent, with
+  --baseline-lib);
 - the kernel's own cost per program run (kernel.bpf_stats_enabled, run_time_ns /
   run_cnt of the loaded program);
 - off-CPU time (FIL_PERF_SPY_IDLE, the sched_switch program): the work time of a
@@ -14,7 +16,7 @@ this (noisy, shared) machine:
   second (bench/threads_bound.py), with bpf on-CPU only, bpf with IDLE and self
   with IDLE against no agent, and the sched_switch program's cost per run.
 
-    bench/bpf.py [--quick] [--lib build/libfilspy.so] [--python PY]
+    bench/bpf.py [--quick] [--lib build/libfilspy.so] [--baseline-lib OTHER/libfilspy.so] [--python PY]
 """
 import argparse
 import json
@@ -72,17 +74,22 @@ def delivered(python, lib, rate, rounds, tmp):
     return samples, seconds, samples / (rate * seconds)
 
 
-def first_line_delay(python, lib, runs, tmp):
-    def once(backend):
-        env = env_for(lib, tmp, backend, 100, output="raw")
+def first_line_delay(python, configs, runs, tmp):
+    """Median ms from exec to the first line of Python, per configuration
+    {name: (lib, backend, settings)}, in rotating order."""
+    def once(lib, backend, settings):
+        env = env_for(lib, tmp, backend, 100, output="raw", **settings)
         start = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
         out = subprocess.run([python, "-c", FIRST_LINE], env=env, capture_output=True, check=True)
+        if b"cannot start" in out.stderr:
+            raise RuntimeError(out.stderr.decode().strip())
         return (int(out.stdout.decode().split()[0]) - start) / 1e6
-    delays = {b: [] for b in ("none", "bpf")}
+    names = list(configs)
+    delays = {n: [] for n in names}
     for i in range(runs):
-        for b in (("none", "bpf") if i % 2 else ("bpf", "none")):
-            delays[b].append(once(b))
-    return statistics.median(delays["none"]), statistics.median(delays["bpf"])
+        for n in names[i % len(names):] + names[:i % len(names)]:
+            delays[n].append(once(*configs[n]))
+    return {n: statistics.median(d) for n, d in delays.items()}
 
 
 def off_cpu_overhead(python, lib, rounds, runs, tmp):
@@ -144,6 +151,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
     ap.add_argument("--lib", default=os.path.join(ROOT, "build", "libfilspy.so"))
     ap.add_argument("--python", default=default_python())
+    ap.add_argument("--baseline-lib", help="another build's libfilspy.so, whose start with "
+                    "bpf+IDLE is measured beside this one's (e.g. the previous commit's)")
     args = ap.parse_args()
     runs, rounds = (3, 300) if args.quick else (9, 1500)
     with tempfile.TemporaryDirectory() as tmp:
@@ -158,9 +167,16 @@ def main():
             samples, seconds, ratio = delivered(args.python, args.lib, rate, rounds, tmp)
             print(f"{f'{rate} Hz for {seconds:.2f} s of work':<40} {samples:>10} "
                   f"{rate * seconds:>10.0f} {ratio:>7.1%}  (target >= 95%)")
-        none, bpf = first_line_delay(args.python, args.lib, 2 * runs, tmp)
-        print(f"\nstart: exec to first line {none:.1f} ms without the agent, {bpf:.1f} ms "
-              f"with bpf ({bpf - none:+.1f} ms)")
+        configs = {"none": (args.lib, "none", {}), "bpf": (args.lib, "bpf", {}),
+                   "bpf+IDLE": (args.lib, "bpf", {"FIL_PERF_SPY_IDLE": "1"})}
+        if args.baseline_lib:
+            configs["bpf+IDLE, --baseline-lib"] = (args.baseline_lib, "bpf",
+                                                   {"FIL_PERF_SPY_IDLE": "1"})
+        delays = first_line_delay(args.python, configs, 3 * runs, tmp)
+        print(f"\nstart: exec to the first line of Python, median of {3 * runs}, rotating order:")
+        for name, ms in delays.items():
+            extra = "" if name == "none" else f" ({ms - delays['none']:+.1f} ms)"
+            print(f"  {name:<38} {ms:>6.1f} ms{extra}")
         cost, detail = kernel_cost(args.python, args.lib, 1000, tmp)
         if cost is None:
             print(f"kernel cost per program run: not measured ({detail})")

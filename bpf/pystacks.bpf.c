@@ -225,22 +225,29 @@ int sample_python(void *ctx)
 	return 0;
 }
 
-/* The sched_switch tracepoint's record, as its format file in tracefs describes it
- * (stable since Linux 4.14: prev_state became a long then). */
-struct sched_switch_args {
-	__u64 common;
-	char prev_comm[16];
-	__s32 prev_pid;
-	__s32 prev_prio;
-	__s64 prev_state;
-	char next_comm[16];
-	__s32 next_pid;
-	__s32 next_prio;
-};
+/* The raw sched_switch tracepoint's arguments (TP_PROTO in the kernel's
+ * include/trace/events/sched.h; prev_state is the 4th since Linux 5.18). A raw
+ * tracepoint is attached by name through bpf(BPF_RAW_TRACEPOINT_OPEN): no tracefs
+ * mount, no kernel BTF in user space (a tp_btf program would make libbpf parse
+ * vmlinux's BTF inside the profiled process). The verifier refuses a program that
+ * reads past a tracepoint's last argument, so a kernel without prev_state refuses
+ * to load it, and the agent says so. */
+#define SWITCH_PREEMPT 0
+#define SWITCH_PREV 1
+#define SWITCH_NEXT 2
+#define SWITCH_PREV_STATE 3
 
-/* prev_state: the low byte holds the sleep state (S, D, ...); 0 or only the
- * TASK_REPORT_MAX bit (0x100, "R+") means preempted while runnable. */
-#define SLEEP_STATES 0xff
+/* Our threads' task_struct pointers -> tid. The program reads no kernel structure
+ * (no CO-RE), so next's pid is not at hand; but a thread must leave a CPU before it
+ * can come back to one, and when it leaves it is the current task, whose tid we
+ * have. Entries of exited threads age out (LRU); a reused pointer maps to a tid the
+ * agent no longer lists, which the threads map refuses. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, __u64);
+} tasks SEC(".maps");
 
 #if defined(__TARGET_ARCH_x86)
 /* struct pt_regs of x86-64 as saved at syscall entry (the ptrace ABI's layout) */
@@ -274,35 +281,45 @@ static __always_inline int waits_for_gil(void)
  * when one of our Python threads leaves a CPU (it is still the current task here)
  * its stack is written with why it left; when it gets a CPU again, a record
  * without frames. The agent weighs the stack by the time in between. */
-SEC("tracepoint/sched/sched_switch")
-int switch_python(struct sched_switch_args *ctx)
+SEC("raw_tp/sched_switch")
+int switch_python(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 next = (__u32)ctx->next_pid;
-	__u64 *tstate;
+	__u64 prev_task = ctx->args[SWITCH_PREV];
+	__u64 next_task = ctx->args[SWITCH_NEXT];
+	__u64 *tstate, *next;
 
 	if ((__u32)(pid_tgid >> 32) == plan.tgid) {
 		__u64 tid = (__u32)pid_tgid;
 		tstate = bpf_map_lookup_elem(&threads, &tid);
 		if (tstate) {
 			__u16 flags = FSBPF_OFF_CPU;
+			__u64 *known = bpf_map_lookup_elem(&tasks, &prev_task);
+			if (!known || *known != tid)
+				bpf_map_update_elem(&tasks, &prev_task, &tid, BPF_ANY);
 			count(FSBPF_STAT_SWITCHES);
-			if (ctx->prev_state & SLEEP_STATES)
+			/* asleep, as tracefs's prev_state tells it: a task preempted while it
+			 * was setting up a sleep still counts as runnable */
+			if (!ctx->args[SWITCH_PREEMPT] && (__u32)ctx->args[SWITCH_PREV_STATE])
 				flags |= FSBPF_BLOCKED;
 			if (waits_for_gil())
 				flags |= FSBPF_GIL_WAIT;
 			emit_stack((__u32)tid, *tstate, flags, now);
 		}
 	}
-	tstate = bpf_map_lookup_elem(&threads, &next);
+	next = bpf_map_lookup_elem(&tasks, &next_task);
+	if (!next)
+		return 0;
+	__u64 next_tid = *next;
+	tstate = bpf_map_lookup_elem(&threads, &next_tid);
 	if (tstate) {
 		struct fsbpf_sample *r = bpf_ringbuf_reserve(&samples, sizeof(*r), 0);
 		if (!r) {
 			count(FSBPF_STAT_LOST);
 			return 0;
 		}
-		r->tid = (__u32)next;
+		r->tid = (__u32)next_tid;
 		r->flags = FSBPF_ON_CPU;
 		r->depth = 0;
 		r->tstate = *tstate;

@@ -21,6 +21,7 @@
 #include "filspy/folded.h"
 #include "filspy/log.h"
 #include "filspy/settings.h"
+#include "filspy/pyspy_path.h"
 #include "filspy/spawn.h"
 #include "filspy/writers.h"
 #include "inject.h"
@@ -204,10 +205,10 @@ int attach__main(int argc, char **argv)
 	if (!err)
 		return run_injected(&s, pid);
 	fs_info("could not load the agent into pid %ld (%s); recording with py-spy instead", pid, why);
-	char pyspy[PATH_MAX];
-	if (spawn__which(s.pyspy[0] ? s.pyspy : "py-spy", pyspy, sizeof(pyspy)) < 0) {
-		fs_error("attach records with py-spy, which is not found: pip install py-spy, or set "
-			 "FIL_PERF_SPY_PYSPY");
+	char pyspy[PATH_MAX], looked[1024];
+	if (pyspy_path__find(s.pyspy, pyspy, sizeof(pyspy), looked, sizeof(looked)) < 0) {
+		fs_error("attach records with py-spy, which is not found (looked %s): pip install "
+			 "py-spy, or set FIL_PERF_SPY_PYSPY", looked);
 		return 1;
 	}
 	if (mkdir(s.output_dir, 0777) < 0 && errno != EEXIST) {

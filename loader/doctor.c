@@ -30,6 +30,7 @@
 #include "doctor.h"
 #include "filspy/bpf_session.h"
 #include "filspy/log.h"
+#include "filspy/pyspy_path.h"
 
 #define EXIT_USAGE 2
 #define CHILD_TIMEOUT_MS 5000
@@ -876,14 +877,13 @@ static void check_vm_readv(const struct host *h, const struct trials *t)
 /* The pyspy backend takes py-spy 0.3 or newer (agent/backend_pyspy.c). */
 static void check_pyspy(void)
 {
-	const char *set = getenv("FIL_PERF_SPY_PYSPY");
-	const char *want = set && *set ? set : "py-spy";
-	char path[PATH_MAX], out[128], why[96];
+	char path[PATH_MAX], out[128], why[96], looked[1024];
 	struct check *c;
-	int err = which(want, path, sizeof(path));
+	int err = pyspy_path__find(getenv("FIL_PERF_SPY_PYSPY"), path, sizeof(path), looked,
+				   sizeof(looked));
 	if (err) {
-		c = add("py-spy", "no", "%s %s%s", want, err == -ENOENT ? "not found" : strerror(-err),
-			set && *set ? " (FIL_PERF_SPY_PYSPY)" : " on PATH");
+		c = add("py-spy", "no", "%s (looked %s)", err == -ENOENT ? "not found" : strerror(-err),
+			looked);
 		set_fix(c, "pip install py-spy, or set FIL_PERF_SPY_PYSPY to its path");
 		return;
 	}
@@ -1068,6 +1068,28 @@ static void find_pythons(void)
 	qsort(pythons, (size_t)n_pythons, sizeof(*pythons), by_version);
 }
 
+/* What the sched_switch program needs beyond the perf-event one: the raw
+ * tracepoint's prev_state argument (Linux 5.18) and kernel BTF for the thread's
+ * saved registers (bpf_task_pt_regs). No tracefs: it attaches by name. */
+static void set_off_cpu_fix(struct check *c)
+{
+	const char *meanwhile = "; meanwhile FIL_PERF_SPY_BACKEND=self gives idle threads and the "
+				"GIL view";
+	struct utsname u;
+	int major = 0, minor = 0;
+	if (uname(&u) == 0)
+		sscanf(u.release, "%d.%d", &major, &minor);
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
+		set_fix(c, "a kernel built with CONFIG_DEBUG_INFO_BTF=y (Debian's are): the program "
+			"reads a thread's saved registers through it%s", meanwhile);
+	else if (major < 5 || (major == 5 && minor < 18))
+		set_fix(c, "Linux 5.18 or newer (Debian 12's backports kernel): its sched_switch "
+			"tracepoint passes prev_state to BPF%s", meanwhile);
+	else
+		set_fix(c, "FIL_PERF_SPY_DEBUG=1 FIL_PERF_SPY_BACKEND=bpf FIL_PERF_SPY_IDLE=1 on a "
+			"program shows libbpf's whole reason%s", meanwhile);
+}
+
 /* The real thing: libfilspy-bpf.so next to libfilspy.so loads the backend's own
  * program (the verifier of this kernel checks it) and attaches it to every CPU
  * for a moment, with a plan that matches no process; then again with its
@@ -1115,8 +1137,7 @@ static void try_bpf_programs(void)
 		    "FIL_PERF_SPY_IDLE and the GIL view can use bpf");
 		api->close(session);
 	} else {
-		struct check *c = add("bpf off-CPU", "no", "%s", why);
-		set_fix(c, "FIL_PERF_SPY_IDLE and the GIL view fall back to the self backend");
+		set_off_cpu_fix(add("bpf off-CPU", "no", "%s", why));
 	}
 	dlclose(h);
 }

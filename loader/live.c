@@ -17,6 +17,7 @@
 
 #include "filspy/folded.h"
 #include "filspy/log.h"
+#include "filspy/pyspy_path.h"
 #include "filspy/spawn.h"
 #include "live.h"
 
@@ -105,11 +106,11 @@ int live__dump_main(int argc, char **argv)
 		return 0;
 	}
 	/* no agent in there: py-spy can still read it, with ptrace */
-	char path[4096], pidtext[24];
-	const char *want = getenv("FIL_PERF_SPY_PYSPY");
-	if (spawn__which(want && *want ? want : "py-spy", path, sizeof(path)) < 0) {
-		fs_error("process %ld runs no filspy agent (%s) and py-spy is not found to read it "
-			 "with ptrace (pip install py-spy)", pid, strerror(errno));
+	char path[4096], pidtext[24], looked[1024];
+	if (pyspy_path__find(getenv("FIL_PERF_SPY_PYSPY"), path, sizeof(path), looked,
+			     sizeof(looked)) < 0) {
+		fs_error("process %ld runs no filspy agent and py-spy is not found to read it "
+			 "with ptrace (looked %s): pip install py-spy", pid, looked);
 		return 1;
 	}
 	snprintf(pidtext, sizeof(pidtext), "%ld", pid);

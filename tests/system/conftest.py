@@ -87,8 +87,74 @@ def plain_env():
             if not k.upper().startswith("FIL_PERF_") and k not in ("LD_PRELOAD", "FILSPY_ACTIVATION")}
 
 
+# Host shapes a test can ask for with @pytest.mark.tracefs("mounted"/"unmounted"):
+# its commands then run in a private mount namespace (unshare -m) where tracefs is
+# mounted, or unmounted, whatever this machine's own state is. A fresh Debian host
+# and most containers have it unmounted; a developer's machine often has it mounted
+# by hand, which once hid a dependency on it from every test.
+TRACEFS_SETUP = {
+    "mounted": "mountpoint -q /sys/kernel/tracing || "
+               "mount -t tracefs tracefs /sys/kernel/tracing || exit 125",
+    "unmounted": "for m in /sys/kernel/debug/tracing /sys/kernel/tracing; do "
+                 "if mountpoint -q $m; then umount $m || exit 125; fi; done",
+}
+HOST_PREFIX = []
+
+
+def tracefs_prefix(state):
+    return [shutil.which("unshare") or "unshare", "--mount", "--propagation", "private",
+            "sh", "-c", TRACEFS_SETUP[state] + '; exec "$@"', "sh"]
+
+
+def tracefs_skip_reason():
+    """Why a private mount namespace with tracefs set either way cannot be made here."""
+    if not shutil.which("unshare"):
+        return "unshare (util-linux) is not installed"
+    for state in TRACEFS_SETUP:
+        p = subprocess.run(tracefs_prefix(state) + ["true"], capture_output=True, text=True)
+        if p.returncode != 0:
+            return f"cannot make a mount namespace with tracefs {state}: {p.stderr.strip()}"
+    return None
+
+
+def tracefs_params(value=None, id_prefix=""):
+    """pytest params of value (default: the state's name) under both tracefs states."""
+    return [pytest.param(state if value is None else value, id=f"{id_prefix}tracefs-{state}",
+                         marks=pytest.mark.tracefs(state)) for state in TRACEFS_SETUP]
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "tracefs(state): run the test's commands in a mount "
+                            "namespace where tracefs is 'mounted' or 'unmounted'")
+
+
+_TRACEFS_SKIP = []
+
+
+@pytest.fixture(autouse=True)
+def host_shape(request):
+    marker = request.node.get_closest_marker("tracefs")
+    if not marker:
+        yield None
+        return
+    if not _TRACEFS_SKIP:
+        _TRACEFS_SKIP.append(tracefs_skip_reason())
+    if _TRACEFS_SKIP[0]:
+        pytest.skip(_TRACEFS_SKIP[0])
+    HOST_PREFIX[:] = tracefs_prefix(marker.args[0])
+    try:
+        yield marker.args[0]
+    finally:
+        HOST_PREFIX.clear()
+
+
+def shaped(cmd):
+    """cmd in the test's host shape (see HOST_PREFIX), for a Popen of its own."""
+    return HOST_PREFIX + [str(c) for c in cmd]
+
+
 def run(cmd, env, timeout=60, cwd=None, outdir=None):
-    p = subprocess.run([str(c) for c in cmd], env=env, capture_output=True, text=True,
+    p = subprocess.run(shaped(cmd), env=env, capture_output=True, text=True,
                        timeout=timeout, cwd=cwd)
     return Run(p.returncode, p.stdout, p.stderr, Path(outdir) if outdir else Path("/nonexistent"))
 
@@ -186,11 +252,38 @@ def bpf_skip_reason():
 BPF_SKIP = bpf_skip_reason()
 
 
-def backend_params():
+def off_cpu_skip_reason():
+    """Why the bpf backend's off-CPU (sched_switch) program cannot run here: a fact
+    of the host, never the program's own failure, which is what the tests look for."""
+    if BPF_SKIP:
+        return BPF_SKIP
+    if not os.path.exists("/sys/kernel/btf/vmlinux"):
+        return "no kernel BTF (/sys/kernel/btf/vmlinux): the bpf off-CPU program needs it"
+    release = os.uname().release
+    try:
+        major, minor = (int(x) for x in release.split(".")[:2])
+    except ValueError:
+        return None
+    if (major, minor) < (5, 18):
+        return f"Linux {release} is older than 5.18: its sched_switch passes BPF no prev_state"
+    return None
+
+
+OFF_CPU_SKIP = off_cpu_skip_reason()
+
+
+def backend_params(off_cpu=False):
     """pytest params for the backends that read frames: self always, bpf where the
-    kernel lets it load (else a visible skip that says why)."""
-    return [pytest.param("self", id="self"),
-            pytest.param("bpf", id="bpf", marks=[pytest.mark.skip(reason=BPF_SKIP)] if BPF_SKIP else [])]
+    kernel lets it load (else a visible skip that says why). With off_cpu (a test
+    of idle threads or the GIL view: bpf's sched_switch program), bpf runs twice,
+    with tracefs mounted and unmounted."""
+    skip = [pytest.mark.skip(reason=BPF_SKIP)] if BPF_SKIP else []
+    bpf = [pytest.param("bpf", id="bpf", marks=skip)]
+    if off_cpu:
+        skip = [pytest.mark.skip(reason=OFF_CPU_SKIP)] if OFF_CPU_SKIP else []
+        bpf = [pytest.param("bpf", id=f"bpf-tracefs-{state}", marks=skip + [pytest.mark.tracefs(state)])
+               for state in TRACEFS_SETUP]
+    return [pytest.param("self", id="self")] + bpf
 
 
 def require_tool(name):

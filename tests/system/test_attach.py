@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from conftest import (BPF_SKIP, FILSPY, PROGRAMS, ROOT, interpreter_params, parse_folded, plain_env,
-                      pyenv_python, python311)
+from conftest import (BPF_SKIP, FILSPY, OFF_CPU_SKIP, PROGRAMS, ROOT, interpreter_params, parse_folded, plain_env,
+                      pyenv_python, python311, shaped, tracefs_params)
 
 PYSPY = ROOT / "build" / "tools" / "py-spy" / "bin" / "py-spy"
 
@@ -110,8 +110,9 @@ def test_attach_to_no_process_is_a_usage_error():
     assert r.returncode == 2 and r.stderr.startswith("filspy: ")
 
 
-@pytest.mark.skipif(bool(BPF_SKIP), reason=BPF_SKIP or "")
-def test_attach_with_bpf_counts_a_thread_asleep_since_before_the_attach(tmp_path):
+@pytest.mark.skipif(bool(OFF_CPU_SKIP), reason=OFF_CPU_SKIP or "")
+@pytest.mark.parametrize("tracefs", tracefs_params())
+def test_attach_with_bpf_counts_a_thread_asleep_since_before_the_attach(tracefs, tmp_path):
     """The sched_switch program sees a thread leave its CPU; one that fell asleep
     before the attach never does while it is profiled. Its stack is read once from
     user space, and its samples still add up to the time profiled."""
@@ -121,11 +122,11 @@ def test_attach_with_bpf_counts_a_thread_asleep_since_before_the_attach(tmp_path
             "end = time.monotonic() + 5\n"
             "while time.monotonic() < end: pass\n"
             "t.join(); print('ok')\n")
-    target = subprocess.Popen([python311(), "-c", code], stdout=subprocess.PIPE, text=True)
+    target = subprocess.Popen(shaped([python311(), "-c", code]), stdout=subprocess.PIPE, text=True)
     time.sleep(1)
-    r = subprocess.run([FILSPY, "attach", "--quiet", "--idle", "--threads", "--backend", "bpf",
-                        "--duration", "1.5", "--output-dir", tmp_path, "--output", "raw",
-                        "--label", "z", str(target.pid)],
+    r = subprocess.run(shaped([FILSPY, "attach", "--quiet", "--idle", "--threads", "--backend", "bpf",
+                               "--duration", "1.5", "--output-dir", tmp_path, "--output", "raw",
+                               "--label", "z", str(target.pid)]),
                        capture_output=True, text=True, env=plain_env(), timeout=60)
     assert r.returncode == 0, r.stderr
     stdout, _ = target.communicate(timeout=30)

@@ -5,10 +5,11 @@ import subprocess
 
 import pytest
 
-from conftest import (BPF_SKIP, FILSPY, PROGRAMS, agent_env, frame_function, parse_folded,
-                      plain_env, python311, run)
+from conftest import (BPF_SKIP, FILSPY, OFF_CPU_SKIP, PROGRAMS, agent_env, frame_function, parse_folded,
+                      plain_env, python311, run, tracefs_params)
 
 needs_bpf = pytest.mark.skipif(bool(BPF_SKIP), reason=BPF_SKIP or "")
+needs_off_cpu = pytest.mark.skipif(bool(OFF_CPU_SKIP), reason=OFF_CPU_SKIP or "")
 DROP = "cap_bpf,cap_perfmon,cap_sys_admin"
 
 
@@ -31,8 +32,17 @@ def test_auto_chooses_bpf_where_allowed(profiled):
     assert sum(n for s, n in stacks.items() if frame_function(s[-1]) == "hot_loop") >= 50
 
 
-@needs_bpf
-def test_auto_chooses_bpf_for_idle_threads_and_the_gil_view(profiled):
+@pytest.mark.parametrize("tracefs", tracefs_params())
+def test_the_host_shape_is_the_one_asked_for(tracefs):
+    """The tests marked tracefs run where tracefs is mounted or not, as they say."""
+    r = run(["sh", "-c", "mountpoint -q /sys/kernel/tracing && echo mounted || echo unmounted"],
+            plain_env())
+    assert r.stdout.strip() == tracefs, r.stderr
+
+
+@needs_off_cpu
+@pytest.mark.parametrize("tracefs", tracefs_params())
+def test_auto_chooses_bpf_for_idle_threads_and_the_gil_view(tracefs, profiled):
     """Off-CPU time comes from the sched_switch program: idle threads and the GIL
     view no longer send auto to another backend."""
     r = profiled([python311(), PROGRAMS / "gil_threads.py", "1"], FIL_PERF_SPY_BACKEND=None,
@@ -45,13 +55,15 @@ def test_auto_chooses_bpf_for_idle_threads_and_the_gil_view(profiled):
     assert sum(n for s, n in stacks.items() if any(frame_function(f) == "snooze" for f in s)) >= 50
 
 
-@needs_bpf
-def test_idle_time_is_weighed_by_how_long_threads_sleep(profiled):
+@needs_off_cpu
+@pytest.mark.parametrize("tracefs", tracefs_params())
+def test_idle_time_is_weighed_by_how_long_threads_sleep(tracefs, profiled):
     """A thread that sleeps 0.3 s at a time: its samples add up to the wall-clock
     time, though it leaves its CPU only a few times (each stop is weighed)."""
     r = profiled([python311(), "-c", "import time\nfor _ in range(5): time.sleep(0.3)"],
                  FIL_PERF_SPY_BACKEND="bpf", FIL_PERF_SPY_IDLE=1, FIL_PERF_SPY_OUTPUT="raw")
     assert r.returncode == 0, r.stderr
+    assert "with the bpf backend" in r.stderr and "cannot start" not in r.stderr, r.stderr
     stacks = parse_folded(r.raw())
     slept = sum(n for s, n in stacks.items() if s[-1].startswith("<module>"))
     assert 130 <= slept <= 170, stacks  # 1.5 s at 100 Hz

@@ -61,7 +61,7 @@ def test_default_has_the_busy_threads_not_the_sleeper(python, backend, profiled)
     assert samples_with(stacks, "snooze") <= 12, stacks
 
 
-@pytest.mark.parametrize("backend", backend_params())
+@pytest.mark.parametrize("backend", backend_params(off_cpu=True))
 @pytest.mark.parametrize("python", PYTHONS)
 def test_idle_adds_the_sleeper(python, backend, profiled):
     stacks = parse_folded(run_threads(profiled, python, backend, FIL_PERF_SPY_IDLE=1).raw())
@@ -70,7 +70,7 @@ def test_idle_adds_the_sleeper(python, backend, profiled):
     assert samples_with(stacks, "spin") >= 3 * 150, stacks
 
 
-@pytest.mark.parametrize("backend", backend_params())
+@pytest.mark.parametrize("backend", backend_params(off_cpu=True))
 @pytest.mark.parametrize("python", PYTHONS)
 def test_gil_keeps_a_third_of_the_busy_threads_samples(python, backend, profiled, tmp_path):
     wall = samples_with(
@@ -82,7 +82,7 @@ def test_gil_keeps_a_third_of_the_busy_threads_samples(python, backend, profiled
     assert samples_with(held, "snooze") <= 6, held  # it holds the GIL a moment per wake-up
 
 
-@pytest.mark.parametrize("backend", backend_params())
+@pytest.mark.parametrize("backend", backend_params(off_cpu=True))
 @pytest.mark.parametrize("python", PYTHONS)
 def test_threads_adds_named_roots(python, backend, profiled):
     r = run_threads(profiled, python, backend, FIL_PERF_SPY_THREADS=1, FIL_PERF_SPY_IDLE=1)
@@ -91,7 +91,7 @@ def test_threads_adds_named_roots(python, backend, profiled):
         assert roots.get(name, 0) >= 100, roots
 
 
-@pytest.mark.parametrize("backend", backend_params())
+@pytest.mark.parametrize("backend", backend_params(off_cpu=True))
 @pytest.mark.parametrize("python", PYTHONS)
 def test_blocklist_removes_a_named_thread(python, backend, profiled):
     r = run_threads(profiled, python, backend, FIL_PERF_SPY_THREADS=1, FIL_PERF_SPY_IDLE=1,
@@ -101,7 +101,7 @@ def test_blocklist_removes_a_named_thread(python, backend, profiled):
     assert roots.get("busy-0", 0) >= 100 and roots.get("busy-2", 0) >= 100, roots
 
 
-@pytest.mark.parametrize("backend", backend_params())
+@pytest.mark.parametrize("backend", backend_params(off_cpu=True))
 @pytest.mark.parametrize("python", PYTHONS)
 def test_gil_view_shows_waiting_busy_threads_and_an_idle_sleeper(python, backend, profiled):
     r = run_threads(profiled, python, backend, FIL_PERF_SPY_OUTPUT="gil")
@@ -126,7 +126,7 @@ def test_gil_view_shows_waiting_busy_threads_and_an_idle_sleeper(python, backend
     assert len(summary) == 1 and "3 busy threads" in summary[0], r.stderr
 
 
-@pytest.mark.parametrize("backend", backend_params())
+@pytest.mark.parametrize("backend", backend_params(off_cpu=True))
 @pytest.mark.parametrize("python", PYTHONS)
 def test_gil_view_shows_hashlib_running_without_the_gil(python, backend, profiled):
     r = profiled([python, PROGRAMS / "gil_hashing.py", "3"], FIL_PERF_SPY_BACKEND=backend,
@@ -150,19 +150,19 @@ def test_one_busy_thread_prints_no_gil_summary(profiled):
     assert "filspy: GIL: " not in r.stderr, r.stderr
 
 
-@pytest.mark.parametrize("backend", backend_params())
+@pytest.mark.parametrize("backend", backend_params(off_cpu=True))
 @pytest.mark.parametrize("python", interpreter_params([11, 12, 13])[:3])
 def test_gil_view_names_and_filters_are_asan_clean(python, backend, tmp_path):
     """Every new reader (thread names from threading._active, /proc syscall, the
     GIL view and its table) under AddressSanitizer and UBSan, at 1000 Hz."""
     import subprocess
 
-    from conftest import ASAN_AGENT
+    from conftest import ASAN_AGENT, shaped
     from test_sanitizers import SANITIZER_ERRORS, asan_env
     if not ASAN_AGENT.exists():
         pytest.skip("build/asan/libfilspy.so not built (make asan)")
     outdir = tmp_path / "out"
-    r = subprocess.run([python, PROGRAMS / "gil_threads.py", "1.5"], capture_output=True,
+    r = subprocess.run(shaped([python, PROGRAMS / "gil_threads.py", "1.5"]), capture_output=True,
                        text=True, timeout=120,
                        env=asan_env(outdir, FIL_PERF_SPY_RATE=1000, FIL_PERF_SPY_THREADS=1,
                                     FIL_PERF_SPY_IDLE=1, FIL_PERF_SPY_BLOCKLIST="busy-2",
