@@ -9,7 +9,7 @@
 #include "agent.h"
 #include "filspy/log.h"
 #include "filspy/writers.h"
-#include "gilview.h"
+#include "sampling/gilview.h"
 
 #define CHECKPOINT_SUFFIX "-pyspy.partial.txt"
 

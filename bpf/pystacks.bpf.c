@@ -7,7 +7,7 @@
 #include <linux/types.h>
 #include <bpf/bpf_helpers.h>
 
-#include "filspy/bpf_sample.h"
+#include "filspy/pystacks.h"
 
 /* bpf_probe_read_user is a GPL-only helper */
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -28,7 +28,7 @@
 
 #include "attach.h"
 #include "doctor.h"
-#include "filspy/bpf_session.h"
+#include "filspy/pystacks_api.h"
 #include "filspy/log.h"
 #include "filspy/pyspy_path.h"
 

@@ -2,7 +2,7 @@
 """Writes tests/unit/fixtures/linetable/3.N.txt: for a sample of code objects
 compiled by each installed CPython (3.6 and up), the line table bytes and that
 interpreter's own answer for every instruction offset, which is what
-tests/unit/test_linetable.c holds agent/linetable.c to.
+tests/unit/test_linetable.c holds agent/cpython/linetable.c to.
 
 The answer is PyCode_Addr2Line, called through ctypes: the function behind
 frame.f_lineno, so exactly what a profiler must reproduce from the bytes. The

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Generates agent/pyoffsets_table.c from the headers of every installed CPython
+# Generates agent/cpython/pyoffsets_table.c from the headers of every installed CPython
 # (pyenv versions 3.6 and up) by compiling scripts/pyoffsets_probe.c against each.
 #   scripts/gen-pyoffsets.sh          rewrite the table
 #   scripts/gen-pyoffsets.sh --check  fail when the committed table disagrees with
 #                                     the headers of any interpreter installed here
 set -euo pipefail
 cd "$(dirname "$0")/.."
-table=agent/pyoffsets_table.c
+table=agent/cpython/pyoffsets_table.c
 root=$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -1,5 +1,5 @@
 /* Prints one CPython version's struct offsets as a C initializer for
- * agent/pyoffsets_table.c. Compiled by scripts/gen-pyoffsets.sh against the
+ * agent/cpython/pyoffsets_table.c. Compiled by scripts/gen-pyoffsets.sh against the
  * headers (internal ones included) of each installed interpreter. */
 #define Py_BUILD_CORE 1
 #include <Python.h>

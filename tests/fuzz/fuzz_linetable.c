@@ -1,4 +1,4 @@
-/* libFuzzer target for agent/linetable.c: on any bytes, in every format, the
+/* libFuzzer target for agent/cpython/linetable.c: on any bytes, in every format, the
  * decoder must stay in bounds (ASan), terminate (-timeout), answer -1 or a line
  * the table can reach, and agree with a literal transcription of CPython's own
  * PyCode_Addr2Line wherever CPython's reading is defined.
@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "linetable.h"
+#include "cpython/linetable.h"
 
 /* <= 3.9 Objects/codeobject.c PyCode_Addr2Line, lines in 64 bits. */
 static int64_t ref_lnotab(const uint8_t *p, size_t len, int64_t line, int64_t addrq)

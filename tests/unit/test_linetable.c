@@ -9,7 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "linetable.h"
+#include "cpython/linetable.h"
 
 #define FIXTURES "tests/unit/fixtures/linetable"
 

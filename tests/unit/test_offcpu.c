@@ -3,7 +3,7 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 
-#include "offcpu.h"
+#include "sampling/offcpu.h"
 
 Test(offcpu, entries_survive_the_removal_of_their_neighbours)
 {

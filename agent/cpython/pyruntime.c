@@ -7,7 +7,7 @@
 
 #include "filspy/memread.h"
 #include "filspy/pyruntime.h"
-#include "linetable.h"
+#include "cpython/linetable.h"
 
 bool pyruntime__present(void)
 {

@@ -3,7 +3,7 @@
  * version, on bytes that may be torn or garbage. */
 #include <limits.h>
 
-#include "linetable.h"
+#include "cpython/linetable.h"
 
 /* Lines add up in 64 bits so that no table can wrap them into a plausible int;
  * the clamp keeps even a table of gigabytes of 2^31 deltas from overflowing. */

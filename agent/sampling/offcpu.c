@@ -2,7 +2,7 @@
  * the entries of the same probe run back (no tombstones to fill the table). */
 #include <stdlib.h>
 
-#include "offcpu.h"
+#include "sampling/offcpu.h"
 
 struct offcpu_table {
 	int slots;                 /* a power of two, twice the threads allowed */

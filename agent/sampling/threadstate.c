@@ -4,7 +4,7 @@
 #include <sys/syscall.h>
 
 #include "agent.h"
-#include "threadstate.h"
+#include "sampling/threadstate.h"
 
 /* Each thread's state at its previous sample, by tid (a collision only costs the
  * hint it gives). */

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "filspy/bpf_sample.h"
+#include "filspy/pystacks.h"
 
 #define FSBPF_INTERFACE_VERSION 3
 #define FSBPF_INTERFACE_SYMBOL "fsbpf_interface"

@@ -8,10 +8,10 @@
 #include "filspy/log.h"
 #include "filspy/pystack.h"
 #include "filspy/symcache.h"
-#include "gilview.h"
-#include "stacks.h"
-#include "threadnames.h"
-#include "threadstate.h"
+#include "sampling/gilview.h"
+#include "sampling/stacks.h"
+#include "sampling/threadnames.h"
+#include "sampling/threadstate.h"
 
 #define MAX_THREADS 1024
 /* A walk is torn when the chain changes under it: on <= 3.10 a frame that stopped

@@ -9,8 +9,8 @@
 
 #include "agent.h"
 #include "filspy/memread.h"
-#include "pyobjects.h"
-#include "threadnames.h"
+#include "cpython/pyobjects.h"
+#include "sampling/threadnames.h"
 
 #define MAX_NAMES 512
 #define RETRY_NS 100000000LL

@@ -14,7 +14,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "filspy/bpf_session.h"
+#include "filspy/pystacks_api.h"
 #include "pystacks.skel.h"
 
 struct fsbpf_session {

@@ -9,8 +9,8 @@
 
 #include "agent.h"
 #include "filspy/writers.h"
-#include "stacks.h"
-#include "threadstate.h"
+#include "sampling/stacks.h"
+#include "sampling/threadstate.h"
 
 /* Starts an empty view when a->settings asks for the gil format (again in a forked
  * child: the parent's samples are dropped). Returns 0, or -ENOMEM. */

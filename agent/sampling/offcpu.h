@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "filspy/pystack.h"
-#include "threadstate.h"
+#include "sampling/threadstate.h"
 
 typedef struct offcpu_stop {
 	int tid;                   /* 0: free slot */

@@ -4,7 +4,7 @@
 
 #include "filspy/memread.h"
 #include "filspy/pystack.h"
-#include "pyobjects.h"
+#include "cpython/pyobjects.h"
 
 #define MAX_ENTRIES (1 << 16)
 #define CHUNK 128            /* entries copied per read */

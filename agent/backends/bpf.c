@@ -14,15 +14,15 @@
 #include <string.h>
 
 #include "agent.h"
-#include "filspy/bpf_session.h"
+#include "filspy/pystacks_api.h"
 #include "filspy/log.h"
 #include "filspy/pystack.h"
 #include "filspy/symcache.h"
-#include "gilview.h"
-#include "offcpu.h"
-#include "stacks.h"
-#include "threadnames.h"
-#include "threadstate.h"
+#include "sampling/gilview.h"
+#include "sampling/offcpu.h"
+#include "sampling/stacks.h"
+#include "sampling/threadnames.h"
+#include "sampling/threadstate.h"
 
 #define MAX_THREADS 1024
 /* A thread woken to take the GIL runs a few microseconds before it has it; on a

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "filspy/log.h"
-#include "gilview.h"
+#include "sampling/gilview.h"
 
 #define KEY_STATE_BASE 0xfffffffe00000000ULL
 #define MAX_THREADS 2048        /* a power of two: open addressing on the tid */

@@ -6,7 +6,7 @@
 
 #include "filspy/memread.h"
 #include "filspy/symcache.h"
-#include "linetable.h"
+#include "cpython/linetable.h"
 
 #define MAX_ENTRIES 65536      /* beyond this the cache starts over */
 #define MAX_TABLE_BYTES (1 << 20)

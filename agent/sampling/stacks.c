@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stacks.h"
-#include "threadnames.h"
+#include "sampling/stacks.h"
+#include "sampling/threadnames.h"
 
 #define KEY_TRUNCATED 0xfffffffffffffffeULL
 #define KEY_THREAD_BASE 0xffffffff00000000ULL
