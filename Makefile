@@ -38,7 +38,7 @@ FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 CORE_LIB    := $(BUILD)/libfilspy-core.a
 -include $(CORE_OBJS:.o=.d) $(AGENT_OBJS:.o=.d) $(LOADER_OBJS:.o=.d) $(ASAN_OBJS:.o=.d)
 
-.PHONY: all deps test unit-test system-test fuzz demo install clean check-offsets bench asan
+.PHONY: all deps test unit-test system-test fuzz demo install clean check-offsets check-layout bench asan
 all: $(BUILD)/libfilspy.so $(BUILD)/libfilspy-bpf.so $(BUILD)/filspy
 
 $(BUILD)/obj/%.o: %.c
@@ -80,7 +80,9 @@ $(BUILD)/libfilspy-bpf.so: bpf/pystacks.c $(BUILD)/bpf/pystacks.skel.h bpf/expor
 		-o $@ $< -Wl,--version-script=bpf/exports.map -lbpf
 -include $(BUILD)/bpf/pystacks.d
 
-$(BUILD)/filspy: $(LOADER_OBJS) $(CORE_LIB)
+# doctor asks the agent's own list of the CPython versions it reads
+LOADER_FROM_AGENT := $(addprefix $(BUILD)/obj/agent/cpython/,versions.o pyoffsets_table.o)
+$(BUILD)/filspy: $(LOADER_OBJS) $(LOADER_FROM_AGENT) $(CORE_LIB)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ -lm
 
@@ -127,6 +129,11 @@ fuzz: $(FUZZ_BINS)
 check-offsets:
 	$(Q)scripts/gen-pyoffsets.sh --check
 
+# docs/architecture.md's rules: no call or include cycle, small files, CPython
+# versions only in agent/cpython/
+check-layout: all
+	$(Q)$(PYTHON_FOR_TESTS) scripts/check-layout.py $(BUILD)
+
 HELPERS := $(BUILD)/tests/no_ptrace
 $(BUILD)/tests/no_ptrace: tests/helpers/no_ptrace.c
 	@mkdir -p $(dir $@)
@@ -141,6 +148,7 @@ test: deps
 	$(Q)scripts/host-facts.sh
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory check-offsets
+	$(Q)$(MAKE) --no-print-directory check-layout
 	$(Q)$(MAKE) --no-print-directory unit-test
 	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 	$(Q)$(MAKE) --no-print-directory system-test

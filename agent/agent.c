@@ -2,7 +2,6 @@
  * profiles itself, and starts one sampling thread without waiting for anything. */
 #include <errno.h>
 #include <limits.h>
-#include <linux/futex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,13 @@
 #include "agent.h"
 #include "filspy/log.h"
 #include "filspy/pyruntime.h"
+#include "filspy/memread.h"
+#include "control.h"
+#include "exit_hooks.h"
+#include "futex.h"
+#include "outputs.h"
+#include "sampler.h"
+#include "sampling/procthreads.h"
 
 /* Marks the processes of one activation: the first profiled process sets it to its
  * pid; a process that finds another pid there is a descendant. */
@@ -23,16 +29,6 @@
 
 fs_agent agent;
 
-void futex__wake(volatile int *word)
-{
-	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
-}
-
-void futex__wait(volatile int *word, int expected, long timeout_ns)
-{
-	struct timespec ts = { timeout_ns / 1000000000L, timeout_ns % 1000000000L };
-	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, &ts, NULL, 0);
-}
 
 static const char *base_name(const char *path)
 {
@@ -187,13 +183,34 @@ void agent__finish(int timeout_ms)
 
 void agent__after_fork_child(void)
 {
+	if (__atomic_load_n(&agent.state, __ATOMIC_SEQ_CST) == FS_STATE_OFF)
+		return;
+	/* the sampler did not come along: forget it without touching its locks */
+	agent.state = FS_STATE_OFF;
+	agent.thread_started = false;
+	memread__init();
+	procthreads__forget();
 	control__close(&agent, false); /* the socket and its path are the parent's */
-	backend_bpf__after_fork(&agent);
+	if (agent.backend && agent.backend->after_fork)
+		agent.backend->after_fork(&agent);
+	agent.backend_state = NULL; /* the parent's: never freed here */
 	if (!agent.settings.subprocesses)
 		return;
 	agent.pid = getpid();
 	choose_label(true);
 	agent__start();
+}
+
+/* For the exit hooks. A vfork child (posix_spawn, subprocess) shares our memory
+ * until it execs or exits: what it does must never touch the parent's session. */
+static bool in_profiled_process(void)
+{
+	return agent.pid && getpid() == agent.pid;
+}
+
+static bool sampling(void)
+{
+	return __atomic_load_n(&agent.state, __ATOMIC_SEQ_CST) == FS_STATE_RUNNING;
 }
 
 /* A FIL_PERF_ variable is needed for anything to happen: look for one before doing
@@ -232,7 +249,13 @@ int agent__begin(int argc, char **argv, char **settings_env, bool attached)
 	if (set_output_dir() < 0 ||
 	    (s->mode != FS_MODE_TOP && outputs__prepare_dir(&agent) < 0))
 		return -1;
-	exit_hooks__install();
+	static const exit_hooks_calls calls = {
+		.in_profiled_process = in_profiled_process,
+		.sampling = sampling,
+		.finish = agent__finish,
+		.after_fork_child = agent__after_fork_child,
+	};
+	exit_hooks__install(&calls);
 	agent__start();
 	return __atomic_load_n(&agent.state, __ATOMIC_SEQ_CST) == FS_STATE_RUNNING ? 0 : -1;
 }

@@ -1,7 +1,7 @@
 /* The agent's control socket: `filspy top`, `filspy dump` and scripts ask a
  * running profiled process for its profile or its current stacks without ptrace.
- * A Unix socket /tmp/filspy-<uid>/<pid>.sock, directory 0700, socket 0600, peer
- * uid checked; served by the sampler thread between samples. */
+ * A Unix socket /tmp/filspy-<uid>/<pid>.sock (include/filspy/control_protocol.h),
+ * directory 0700, socket 0600, peer uid checked; served by the sampler thread between samples. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,22 +12,22 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "filspy/control_protocol.h"
 #include "filspy/log.h"
 #include "filspy/writers.h"
-
-#define SOCKET_DIR_FMT "/tmp/filspy-%u"
+#include "control.h"
+#include "outputs.h"
 
 static void socket_path(pid_t pid, char *out, size_t size)
 {
-	snprintf(out, size, SOCKET_DIR_FMT "/%d.sock", (unsigned)geteuid(), (int)pid);
+	control_protocol__path((unsigned)geteuid(), (long)pid, out, size);
 }
 
 /* The directory must be ours and private: another user must not plant a socket. */
-static int private_dir(void)
+static int private_dir(char *dir, size_t size)
 {
-	char dir[64];
 	struct stat st;
-	snprintf(dir, sizeof(dir), SOCKET_DIR_FMT, (unsigned)geteuid());
+	control_protocol__dir((unsigned)geteuid(), dir, size);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
 	if (lstat(dir, &st) < 0)
@@ -40,10 +40,10 @@ static int private_dir(void)
 int control__open(fs_agent *a)
 {
 	a->control_fd = -1;
-	int err = private_dir();
+	char dir[64];
+	int err = private_dir(dir, sizeof(dir));
 	if (err) {
-		fs_debug("no control socket: " SOCKET_DIR_FMT " is not private to us (%s)",
-			 (unsigned)geteuid(), strerror(-err));
+		fs_debug("no control socket: %s is not private to us (%s)", dir, strerror(-err));
 		return err;
 	}
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -108,28 +108,28 @@ static void answer(fs_agent *a, int fd)
 			close(out);
 		return;
 	}
-	if (!strcmp(cmd, "snapshot")) {
+	if (!strcmp(cmd, CONTROL_SNAPSHOT)) {
 		profile__finish_totals(a->profile);
-		out_raw__write(a->profile, f);
-	} else if (!strcmp(cmd, "dump")) {
+		out_raw__write(a->profile, NULL, f);
+	} else if (!strcmp(cmd, CONTROL_DUMP)) {
 		if (a->backend && a->backend->dump)
 			a->backend->dump(a, f);
 		else
 			fprintf(f, "error: the %s backend cannot dump stacks\n",
 				a->backend ? a->backend->name : "(none)");
-	} else if (!strcmp(cmd, "info")) {
+	} else if (!strcmp(cmd, CONTROL_INFO)) {
 		fprintf(f, "pid %d\nbackend %s\nrate %d\nsamples %llu\nlabel %s\ndir %s\n", a->pid,
 			a->backend ? a->backend->name : "", a->settings.rate_hz,
 			(unsigned long long)profile__samples(a->profile), a->label, a->output_dir);
-	} else if (!strcmp(cmd, "flush")) {
+	} else if (!strcmp(cmd, CONTROL_FLUSH)) {
 		outputs__write(a, true);
 		fputs("ok\n", f);
-	} else if (!strcmp(cmd, "finish")) {
+	} else if (!strcmp(cmd, CONTROL_FINISH)) {
 		/* `filspy attach` is done: write the files and leave the process as it was */
 		a->stop_requested = true;
 		a->detach_requested = true;
 		fputs("ok\n", f);
-	} else if (!strcmp(cmd, "stop")) {
+	} else if (!strcmp(cmd, CONTROL_STOP)) {
 		a->stop_requested = true;
 		fputs("ok\n", f);
 	} else {

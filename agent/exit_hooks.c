@@ -4,14 +4,14 @@
  * which the signal is raised again so a signal death stays a signal death. */
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "agent.h"
-#include "filspy/memread.h"
+#include "exit_hooks.h"
 
 #define FINISH_TIMEOUT_MS 3000
 #define EXPORT __attribute__((visibility("default")))
@@ -37,15 +37,16 @@ static int call_real(int sig, const struct sigaction *act, struct sigaction *old
 
 /* A vfork child (posix_spawn, subprocess) shares our memory until it execs or
  * exits: what it does must never touch the parent's session. */
+static exit_hooks_calls calls;
+
 static bool in_profiled_process(void)
 {
-	return agent.pid && getpid() == agent.pid;
+	return calls.in_profiled_process && calls.in_profiled_process();
 }
 
 static bool watched(int sig)
 {
-	if (__atomic_load_n(&agent.state, __ATOMIC_SEQ_CST) != FS_STATE_RUNNING ||
-	    !in_profiled_process())
+	if (!calls.sampling || !calls.sampling() || !in_profiled_process())
 		return false;
 	for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(*fatal_signals); i++)
 		if (fatal_signals[i] == sig)
@@ -62,7 +63,7 @@ static void on_fatal_signal(int sig)
 {
 	int saved_errno = errno;
 	if (in_profiled_process()) {
-		agent__finish(FINISH_TIMEOUT_MS);
+		calls.finish(FINISH_TIMEOUT_MS);
 		held[sig] = 0;
 	}
 	struct sigaction dfl;
@@ -131,7 +132,7 @@ EXPORT sighandler_t signal(int sig, sighandler_t handler)
 static __attribute__((noreturn)) void exit_now(int status)
 {
 	if (in_profiled_process())
-		agent__finish(FINISH_TIMEOUT_MS);
+		calls.finish(FINISH_TIMEOUT_MS);
 	for (;;)
 		syscall(SYS_exit_group, status);
 }
@@ -150,26 +151,16 @@ EXPORT void _Exit(int status)
 static void at_exit(void)
 {
 	if (in_profiled_process())
-		agent__finish(FINISH_TIMEOUT_MS);
+		calls.finish(FINISH_TIMEOUT_MS);
 }
 
-static void after_fork_child(void)
+/* held signals stay held in a child: with nothing to finish, the handler just
+ * re-raises */
+void exit_hooks__install(const exit_hooks_calls *c)
 {
-	if (__atomic_load_n(&agent.state, __ATOMIC_SEQ_CST) == FS_STATE_OFF)
-		return;
-	/* the sampler did not come along: forget it without touching its locks */
-	agent.state = FS_STATE_OFF;
-	agent.thread_started = false;
-	/* held signals stay held: with nothing to finish, the handler just re-raises */
-	memread__init();
-	procthreads__forget();
-	agent__after_fork_child();
-}
-
-void exit_hooks__install(void)
-{
+	calls = *c;
 	atexit(at_exit);
-	pthread_atfork(NULL, NULL, after_fork_child);
+	pthread_atfork(NULL, NULL, calls.after_fork_child);
 	struct sigaction current;
 	for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(*fatal_signals); i++) {
 		int sig = fatal_signals[i];

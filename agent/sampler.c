@@ -6,28 +6,20 @@
 #include <time.h>
 
 #include "agent.h"
+#include "filspy/clock.h"
 #include "filspy/log.h"
+#include "filspy/rng.h"
+#include "control.h"
+#include "futex.h"
+#include "outputs.h"
+#include "sampler.h"
+#include "sampling/procthreads.h"
 
 #define CHECKPOINT_EVERY_NS 2000000000LL
 #define INIT_POLL_NS 1000000L
 #define RATE_CHECK_AFTER_NS 2000000000LL
 #define PHASE_JUMP_EVERY 10
 
-static int64_t now_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-
-/* xorshift64*: jitter only needs to break aliasing with periodic work */
-static uint64_t next_random(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 0x2545f4914f6cdd1dULL;
-}
 
 static bool running(const fs_agent *a)
 {
@@ -37,7 +29,7 @@ static bool running(const fs_agent *a)
 /* Sleeps until deadline or until an exit path changes the state. */
 static void sleep_until(fs_agent *a, int64_t deadline)
 {
-	int64_t left = deadline - now_ns();
+	int64_t left = deadline - clock__now_ns();
 	if (left > 0 && running(a))
 		futex__wait(&a->state, FS_STATE_RUNNING, (long)left);
 }
@@ -60,13 +52,13 @@ static void sample_loop(fs_agent *a)
 	const int64_t stop_at = s->duration_s > 0 ? start + (int64_t)(s->duration_s * 1e9) : INT64_MAX;
 	int64_t next = start, last_checkpoint = start;
 	uint64_t n_intervals = 0;
-	uint64_t checkpointed = 0, rng = (uint64_t)start ^ ((uint64_t)a->pid << 32) ^ 0x9e3779b97f4a7c15ULL;
+	uint64_t checkpointed = 0, rng = rng__seed((uint64_t)start ^ ((uint64_t)a->pid << 32));
 	bool warned = false;
 	const char *why;
 
 	while (running(a)) {
 		control__serve(a);
-		int64_t t = now_ns();
+		int64_t t = clock__now_ns();
 		if (t >= stop_at) {
 			fs_info("FIL_PERF_SPY_DURATION reached: sampling stopped after %.1f s",
 				s->duration_s);
@@ -79,27 +71,28 @@ static void sample_loop(fs_agent *a)
 		if (a->backend->alive && !a->backend->alive(a, &why)) {
 			fs_warn("%s; going on with the self backend", why);
 			a->backend->stop(a);
-			if (backend_self.start(a, &why) < 0) {
+			const fs_backend *self = registry__backend(FS_BACKEND_SELF);
+			if (self->start(a, &why) < 0) {
 				fs_error("the self backend cannot start either: %s", why);
 				break;
 			}
-			a->backend = &backend_self;
+			a->backend = self;
 			sample_loop(a);
 			return;
 		}
 		if (a->backend->sample || a->backend->poll) {
 			(a->backend->sample ? a->backend->sample : a->backend->poll)(a);
 			a->ticks++;
-			a->sampling_ns += (uint64_t)(now_ns() - t);
+			a->sampling_ns += (uint64_t)(clock__now_ns() - t);
 		}
-		t = now_ns();
+		t = clock__now_ns();
 		a->sampled_s = (double)(t - start) / 1e9;
 
 		if (t - last_checkpoint >= CHECKPOINT_EVERY_NS &&
 		    profile__samples(a->profile) != checkpointed) {
 			outputs__write(a, false);
 			checkpointed = profile__samples(a->profile);
-			last_checkpoint = now_ns();
+			last_checkpoint = clock__now_ns();
 		}
 		if (!warned && a->backend->sample && t - start >= RATE_CHECK_AFTER_NS &&
 		    (double)a->ticks < 0.9 * s->rate_hz * ((double)(t - start) / 1e9)) {
@@ -115,7 +108,7 @@ static void sample_loop(fs_agent *a)
 		 * PHASE_JUMP_EVERY intervals the step is drawn over a whole interval
 		 * (+-50 %), which puts the phase anywhere in such a cycle. */
 		int64_t width = ++n_intervals % PHASE_JUMP_EVERY ? interval * 2 / 5 : interval;
-		int64_t jitter = (int64_t)(next_random(&rng) % (uint64_t)(width + 1)) - width / 2;
+		int64_t jitter = (int64_t)(rng__next(&rng) % (uint64_t)(width + 1)) - width / 2;
 		next += interval + jitter;
 		if (next < t)
 			next = t; /* behind: do not burst to catch up */
@@ -141,24 +134,15 @@ static bool wait_for_python(fs_agent *a)
  * on stderr which one and why the others were passed over. */
 static bool choose_backend(fs_agent *a)
 {
-	static const struct {
-		enum fs_backend_choice choice;
-		const fs_backend *backend;
-	} order[] = {
-		{ FS_BACKEND_BPF, &backend_bpf },
-		{ FS_BACKEND_PYSPY, &backend_pyspy },
-		{ FS_BACKEND_SELF, &backend_self },
-	};
-	static const char *const names[] = { "auto", "bpf", "pyspy", "self" };
 	enum fs_backend_choice forced = a->settings.backend;
 	char passed[1024] = "";
 	size_t at = 0;
 	const char *why = NULL;
 
-	for (size_t i = 0; i < sizeof(order) / sizeof(*order); i++) {
-		if (forced != FS_BACKEND_AUTO && forced != order[i].choice)
+	for (const fs_backend_info *b = backends__order; b->name; b++) {
+		if (forced != FS_BACKEND_AUTO && forced != b->choice)
 			continue;
-		a->backend = order[i].backend;
+		a->backend = registry__backend(b->choice);
 		int err = a->backend->start(a, &why);
 		if (err == 0) {
 			if (forced == FS_BACKEND_AUTO && at)
@@ -167,11 +151,11 @@ static bool choose_backend(fs_agent *a)
 		}
 		if (forced != FS_BACKEND_AUTO) {
 			fs_error("backend %s (FIL_PERF_SPY_BACKEND) cannot start: %s; no profile "
-				 "will be written", names[forced], why);
+				 "will be written", backends__name(forced), why);
 			return false;
 		}
 		at += (size_t)snprintf(passed + at, at < sizeof(passed) ? sizeof(passed) - at : 0,
-				       "%s%s: %s", at ? "; " : "", names[order[i].choice], why);
+				       "%s%s: %s", at ? "; " : "", b->name, why);
 		if (at >= sizeof(passed))
 			at = sizeof(passed) - 1;
 	}
@@ -207,7 +191,7 @@ void *sampler__main(void *arg)
 	/* sampling ended early (duration, stop): answer the control socket until exit */
 	while (running(a) && !a->detach_requested) {
 		control__serve(a);
-		sleep_until(a, now_ns() + 100000000LL);
+		sleep_until(a, clock__now_ns() + 100000000LL);
 	}
 	outputs__write(a, true);
 	control__close(a, true); /* after the files: `filspy attach` waits for it to go */

@@ -5,16 +5,9 @@
 #include <string.h>
 
 #include "filspy/folded.h"
+#include "filspy/hash.h"
 
 #define MAX_FRAMES_PER_LINE 65536
-
-static uint64_t hash_text(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return h;
-}
 
 void folded__split_frame(char *frame, char **name, char **file, int *line)
 {
@@ -110,7 +103,7 @@ int folded__read(fs_profile *p, FILE *f, long *bad_line)
 				break;
 			}
 			/* the same text is the same frame: key on name and file */
-			uint64_t key = hash_text(name) * 31 + hash_text(file);
+			uint64_t key = hash__string(HASH_FNV_OFFSET, name) * 31 + hash__string(HASH_FNV_OFFSET, file);
 			fs_frame_id id = profile__intern_frame(p, key, lineno, name, file, origin_of(file));
 			if (id == UINT32_MAX) {
 				err = -ENOMEM;

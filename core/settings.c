@@ -11,63 +11,65 @@
 
 #include "filspy/settings.h"
 
-enum kind { K_BOOL, K_RATE, K_FORMATS, K_MODE, K_PID, K_GLOBS, K_BACKEND, K_PATH, K_DURATION, K_LABEL };
+#define SETTING(env, alias, option, arg, kind, member, help)                               \
+	{ env, alias, option, arg, help, FS_SETTING_##kind, offsetof(fs_settings, member), \
+	  sizeof(((fs_settings *)0)->member) }
 
-struct field {
-	const char *env;
-	enum kind kind;
-	size_t offset;
-	size_t size;
-};
-
-#define FIELD(env, kind, member) { env, kind, offsetof(fs_settings, member), sizeof(((fs_settings *)0)->member) }
-
-/* FIL_PERF_ENABLE_PYSPY is Filare's PerformanceSettings.enable_pyspy: an alias. */
-static const struct field fields[] = {
-	FIELD("FIL_PERF_SPY_ENABLED", K_BOOL, enabled),
-	FIELD("FIL_PERF_ENABLE_PYSPY", K_BOOL, enabled),
-	FIELD("FIL_PERF_SPY_RATE", K_RATE, rate_hz),
-	FIELD("FIL_PERF_SPY_OUTPUT", K_FORMATS, formats),
-	FIELD("FIL_PERF_SPY_MODE", K_MODE, mode),
-	FIELD("FIL_PERF_SPY_PID", K_PID, pid),
-	FIELD("FIL_PERF_SPY_NATIVE", K_BOOL, native),
-	FIELD("FIL_PERF_SPY_GIL", K_BOOL, gil),
-	FIELD("FIL_PERF_SPY_IDLE", K_BOOL, idle),
-	FIELD("FIL_PERF_SPY_THREADS", K_BOOL, threads),
-	FIELD("FIL_PERF_SPY_BLOCKLIST", K_GLOBS, blocklist),
-	FIELD("FIL_PERF_SPY_BACKEND", K_BACKEND, backend),
-	FIELD("FIL_PERF_SPY_PYSPY", K_PATH, pyspy),
-	FIELD("FIL_PERF_SPY_SUBPROCESSES", K_BOOL, subprocesses),
-	FIELD("FIL_PERF_SPY_DURATION", K_DURATION, duration_s),
-	FIELD("FIL_PERF_SPY_PROCESS", K_GLOBS, process),
-	FIELD("FIL_PERF_SPY_QUIET", K_BOOL, quiet),
-	FIELD("FIL_PERF_SPY_DEBUG", K_BOOL, debug),
-	FIELD("FIL_PERF_OUTPUT_DIR", K_PATH, output_dir),
-	FIELD("FIL_PERF_RUN_LABEL", K_LABEL, label),
-};
-
+/* One row per setting, in --help's order. FIL_PERF_ENABLE_PYSPY is Filare's
+ * PerformanceSettings.enable_pyspy. The output row's help holds a %s that
+ * settings__help fills with the format names. */
 const fs_setting_info settings__table[] = {
-	{ "FIL_PERF_SPY_ENABLED", "enabled", NULL, "master switch (set by `filspy run`)" },
-	{ "FIL_PERF_SPY_RATE", "rate", "HZ", "samples per second per thread, 1..10000 (100)" },
-	{ "FIL_PERF_SPY_OUTPUT", "output", "LIST", "formats: svg,raw,speedscope,pprof,gil (svg)" },
-	{ "FIL_PERF_SPY_MODE", "mode", "MODE", "record or top (record)" },
-	{ "FIL_PERF_SPY_PID", "pid", "PID", "attach to this process instead of running a command" },
-	{ "FIL_PERF_SPY_NATIVE", "native", NULL, "include native (C) frames" },
-	{ "FIL_PERF_SPY_GIL", "gil", NULL, "keep only samples of threads holding the GIL" },
-	{ "FIL_PERF_SPY_IDLE", "idle", NULL, "keep samples of idle threads too" },
-	{ "FIL_PERF_SPY_THREADS", "threads", NULL, "add a root frame per thread" },
-	{ "FIL_PERF_SPY_BLOCKLIST", "blocklist", "GLOBS", "thread names never sampled" },
-	{ "FIL_PERF_SPY_BACKEND", "backend", "NAME", "auto, bpf, pyspy or self (auto)" },
-	{ "FIL_PERF_SPY_PYSPY", "pyspy", "PATH", "the py-spy binary (py-spy on PATH)" },
-	{ "FIL_PERF_SPY_SUBPROCESSES", "subprocesses", NULL, "profile forked Python children too" },
-	{ "FIL_PERF_SPY_DURATION", "duration", "SECONDS", "stop sampling after this long" },
-	{ "FIL_PERF_SPY_PROCESS", "process", "GLOBS", "program names that profile themselves (*)" },
-	{ "FIL_PERF_SPY_QUIET", "quiet", NULL, "no informational messages" },
-	{ "FIL_PERF_SPY_DEBUG", "debug", NULL, "debug messages on stderr" },
-	{ "FIL_PERF_OUTPUT_DIR", "output-dir", "DIR", "where files go (outputs/perf)" },
-	{ "FIL_PERF_RUN_LABEL", "label", "LABEL", "file-name stem (<program>-<pid>)" },
-	{ NULL, NULL, NULL, NULL },
+	SETTING("FIL_PERF_SPY_ENABLED", "FIL_PERF_ENABLE_PYSPY", "enabled", NULL, BOOL, enabled,
+		"master switch (set by `filspy run`)"),
+	SETTING("FIL_PERF_SPY_RATE", NULL, "rate", "HZ", RATE, rate_hz,
+		"samples per second per thread, 1..10000 (100)"),
+	SETTING("FIL_PERF_SPY_OUTPUT", NULL, "output", "LIST", FORMATS, formats,
+		"formats: %s (svg)"),
+	SETTING("FIL_PERF_SPY_MODE", NULL, "mode", "MODE", MODE, mode,
+		"record or top (record)"),
+	SETTING("FIL_PERF_SPY_PID", NULL, "pid", "PID", PID, pid,
+		"attach to this process instead of running a command"),
+	SETTING("FIL_PERF_SPY_NATIVE", NULL, "native", NULL, BOOL, native,
+		"include native (C) frames"),
+	SETTING("FIL_PERF_SPY_GIL", NULL, "gil", NULL, BOOL, gil,
+		"keep only samples of threads holding the GIL"),
+	SETTING("FIL_PERF_SPY_IDLE", NULL, "idle", NULL, BOOL, idle,
+		"keep samples of idle threads too"),
+	SETTING("FIL_PERF_SPY_THREADS", NULL, "threads", NULL, BOOL, threads,
+		"add a root frame per thread"),
+	SETTING("FIL_PERF_SPY_BLOCKLIST", NULL, "blocklist", "GLOBS", GLOBS, blocklist,
+		"thread names never sampled"),
+	SETTING("FIL_PERF_SPY_BACKEND", NULL, "backend", "NAME", BACKEND, backend,
+		"auto, bpf, pyspy or self (auto)"),
+	SETTING("FIL_PERF_SPY_PYSPY", NULL, "pyspy", "PATH", PATH, pyspy,
+		"the py-spy binary (py-spy on PATH)"),
+	SETTING("FIL_PERF_SPY_SUBPROCESSES", NULL, "subprocesses", NULL, BOOL, subprocesses,
+		"profile forked Python children too"),
+	SETTING("FIL_PERF_SPY_DURATION", NULL, "duration", "SECONDS", DURATION, duration_s,
+		"stop sampling after this long"),
+	SETTING("FIL_PERF_SPY_PROCESS", NULL, "process", "GLOBS", GLOBS, process,
+		"program names that profile themselves (*)"),
+	SETTING("FIL_PERF_SPY_QUIET", NULL, "quiet", NULL, BOOL, quiet,
+		"no informational messages"),
+	SETTING("FIL_PERF_SPY_DEBUG", NULL, "debug", NULL, BOOL, debug,
+		"debug messages on stderr"),
+	SETTING("FIL_PERF_OUTPUT_DIR", NULL, "output-dir", "DIR", PATH, output_dir,
+		"where files go (outputs/perf)"),
+	SETTING("FIL_PERF_RUN_LABEL", NULL, "label", "LABEL", LABEL, label,
+		"file-name stem (<program>-<pid>)"),
+	{ 0 },
 };
+
+const char *settings__help(const fs_setting_info *s, char *buf, size_t size)
+{
+	const char *hole = strstr(s->help, "%s");
+	if (s->kind != FS_SETTING_FORMATS || !hole)
+		return s->help;
+	char names[128];
+	snprintf(buf, size, "%.*s%s%s", (int)(hole - s->help), s->help,
+		 formats__names(names, sizeof(names), ",", false), hole + 2);
+	return buf;
+}
 
 static void say(fs_settings *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(fs_settings *s, const char *fmt, ...)
@@ -124,12 +126,6 @@ static int parse_long(const char *v, long lo, long hi, long *out)
 
 static int parse_formats(const char *v, unsigned *out, char *bad, size_t bad_size)
 {
-	static const struct { const char *name; unsigned bit; } names[] = {
-		{ "svg", FS_FORMAT_SVG }, { "raw", FS_FORMAT_RAW },
-		{ "speedscope", FS_FORMAT_SPEEDSCOPE }, { "pprof", FS_FORMAT_PPROF },
-		{ "gil", FS_FORMAT_GIL },
-		{ "flamegraph", FS_FORMAT_SVG }, /* py-spy's name for svg */
-	};
 	unsigned bits = 0;
 	const char *p = v;
 	while (*p) {
@@ -140,15 +136,12 @@ static int parse_formats(const char *v, unsigned *out, char *bad, size_t bad_siz
 		snprintf(raw, sizeof(raw), "%.*s", (int)n, p);
 		trimmed(raw, word, sizeof(word));
 		if (*word) {
-			size_t i;
-			for (i = 0; i < sizeof(names) / sizeof(*names); i++)
-				if (!strcasecmp(word, names[i].name))
-					break;
-			if (i == sizeof(names) / sizeof(*names)) {
+			const fs_format_info *format = formats__named(word);
+			if (!format) {
 				snprintf(bad, bad_size, "%s", word);
 				return -1;
 			}
-			bits |= names[i].bit;
+			bits |= (unsigned)format->flag;
 		}
 		p += n + (comma != NULL);
 	}
@@ -184,7 +177,7 @@ bool settings__matches_globs(const char *globs, const char *name)
 }
 
 /* name is the variable as the environment spells it: messages quote it that way */
-static void apply(fs_settings *s, const struct field *f, const char *name, const char *raw)
+static void apply(fs_settings *s, const fs_setting_info *f, const char *name, const char *raw)
 {
 	char v[PATH_MAX];
 	trimmed(raw, v, sizeof(v));
@@ -194,26 +187,28 @@ static void apply(fs_settings *s, const struct field *f, const char *name, const
 	char bad[64];
 
 	switch (f->kind) {
-	case K_BOOL:
+	case FS_SETTING_BOOL:
 		if (parse_bool(v, &b) < 0)
 			say(s, "%s='%s' is not a boolean (use 1/0, true/false, yes/no, on/off); "
 			       "using %s", name, raw, *(bool *)dst ? "true" : "false");
 		else
 			*(bool *)dst = b;
 		break;
-	case K_RATE:
+	case FS_SETTING_RATE:
 		if (parse_long(v, 1, 10000, &n) < 0)
 			say(s, "%s='%s' is not a rate from 1 to 10000 Hz; using %d Hz",
 			    name, raw, *(int *)dst);
 		else
 			*(int *)dst = (int)n;
 		break;
-	case K_FORMATS:
-		if (parse_formats(v, dst, bad, sizeof(bad)) < 0)
-			say(s, "%s='%s': unknown format '%s' (known: svg, raw, speedscope, pprof, gil); "
-			       "writing svg", name, raw, bad);
+	case FS_SETTING_FORMATS:
+		if (parse_formats(v, dst, bad, sizeof(bad)) < 0) {
+			char known[128];
+			say(s, "%s='%s': unknown format '%s' (known: %s); writing svg", name, raw, bad,
+			    formats__names(known, sizeof(known), ", ", false));
+		}
 		break;
-	case K_MODE:
+	case FS_SETTING_MODE:
 		if (!strcasecmp(v, "record"))
 			s->mode = FS_MODE_RECORD;
 		else if (!strcasecmp(v, "top"))
@@ -221,7 +216,7 @@ static void apply(fs_settings *s, const struct field *f, const char *name, const
 		else
 			say(s, "%s='%s' is neither record nor top; recording", name, raw);
 		break;
-	case K_PID:
+	case FS_SETTING_PID:
 		if (!*v)
 			break;
 		if (parse_long(v, 1, 4194304, &n) < 0)
@@ -229,27 +224,23 @@ static void apply(fs_settings *s, const struct field *f, const char *name, const
 		else
 			s->pid = n;
 		break;
-	case K_GLOBS:
-	case K_PATH:
+	case FS_SETTING_GLOBS:
+	case FS_SETTING_PATH:
 		if (strlen(v) >= f->size)
 			say(s, "%s is longer than %zu characters; ignored", name, f->size - 1);
-		else if (*v || f->kind == K_GLOBS)
+		else if (*v || f->kind == FS_SETTING_GLOBS)
 			strcpy(dst, v);
 		break;
-	case K_BACKEND: {
-		static const char *const names[] = { "auto", "bpf", "pyspy", "self" };
-		size_t i;
-		for (i = 0; i < 4; i++)
-			if (!strcasecmp(v, names[i]))
-				break;
-		if (i == 4)
-			say(s, "%s='%s' is not a backend (auto, bpf, pyspy, self); using auto",
-			    name, raw);
+	case FS_SETTING_BACKEND: {
+		int choice = backends__parse(v);
+		if (choice < 0)
+			say(s, "%s='%s' is not a backend (%s); using auto", name, raw,
+			    backends__names());
 		else
-			s->backend = (enum fs_backend_choice)i;
+			s->backend = (enum fs_backend_choice)choice;
 		break;
 	}
-	case K_DURATION: {
+	case FS_SETTING_DURATION: {
 		char *end;
 		errno = 0;
 		double d = strtod(v, &end);
@@ -260,7 +251,7 @@ static void apply(fs_settings *s, const struct field *f, const char *name, const
 			s->duration_s = d;
 		break;
 	}
-	case K_LABEL: {
+	case FS_SETTING_LABEL: {
 		char label[FS_LABEL_MAX];
 		size_t len = strnlen(v, sizeof(label) - 1);
 		memcpy(label, v, len); /* cut on purpose: a file-name stem, not a path */
@@ -302,14 +293,15 @@ void settings__parse(fs_settings *s, char *const *envp)
 		if (strncasecmp(*e, "FIL_PERF_", 9))
 			continue;
 		bool known = false;
-		for (size_t i = 0; i < sizeof(fields) / sizeof(*fields); i++) {
-			const char *v = value_of(*e, fields[i].env);
+		for (const fs_setting_info *f = settings__table; f->env && !known; f++) {
+			const char *v = value_of(*e, f->env);
+			if (!v && f->alias)
+				v = value_of(*e, f->alias);
 			if (v) {
 				char name[64];
 				snprintf(name, sizeof(name), "%.*s", (int)(v - *e - 1), *e);
-				apply(s, &fields[i], name, v);
+				apply(s, f, name, v);
 				known = true;
-				break;
 			}
 		}
 		/* FIL_PERF_ is shared with Filare's own settings; only our prefix is ours */

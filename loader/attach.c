@@ -18,7 +18,9 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "cli.h"
 #include "filspy/folded.h"
+#include "filspy/control_protocol.h"
 #include "filspy/log.h"
 #include "filspy/settings.h"
 #include "filspy/pyspy_path.h"
@@ -35,27 +37,6 @@ static volatile sig_atomic_t stop_signal;
 static void on_stop(int sig)
 {
 	stop_signal = sig;
-}
-
-struct job {
-	fs_profile *p;
-	fs_profile_meta meta;
-	unsigned format;
-};
-
-static int write_job(void *ctx, FILE *f)
-{
-	struct job *j = ctx;
-	switch (j->format) {
-	case FS_FORMAT_RAW:
-		return out_raw__write(j->p, f);
-	case FS_FORMAT_SPEEDSCOPE:
-		return out_speedscope__write(j->p, &j->meta, f);
-	case FS_FORMAT_PPROF:
-		return out_pprof__write(j->p, &j->meta, f);
-	default:
-		return out_svg__write(j->p, &j->meta, f);
-	}
 }
 
 static void program_of(long pid, char *out, size_t size)
@@ -80,19 +61,17 @@ static int write_outputs(const fs_settings *s, long pid, fs_profile *p, double s
 	else
 		snprintf(label, sizeof(label), "%s-%ld", program, pid);
 	snprintf(title, sizeof(title), "%s (pid %ld, attached)", program, pid);
-	static const struct { unsigned format; const char *suffix; } formats[] = {
-		{ FS_FORMAT_SVG, "-pyspy.svg" }, { FS_FORMAT_RAW, "-pyspy.txt" },
-		{ FS_FORMAT_SPEEDSCOPE, "-pyspy.speedscope.json" }, { FS_FORMAT_PPROF, "-pyspy.pb.gz" },
-	};
+	fs_profile_meta meta = { .title = title, .backend = "pyspy (attached)", .rate_hz = s->rate_hz,
+				 .duration_s = seconds, .pid = (int)pid };
 	int status = 0;
-	for (size_t i = 0; i < sizeof(formats) / sizeof(*formats); i++) {
-		if (!(s->formats & formats[i].format))
+	/* py-spy's samples tell no GIL states: the gil format (no writer) is skipped */
+	for (const fs_format_info *fmt = formats__table; fmt->name; fmt++) {
+		if (!(s->formats & fmt->flag) || !fmt->write)
 			continue;
 		char path[PATH_MAX + FS_LABEL_MAX + 64];
-		snprintf(path, sizeof(path), "%s/%s%s", s->output_dir, label, formats[i].suffix);
-		struct job j = { p, { .title = title, .backend = "pyspy (attached)", .rate_hz = s->rate_hz,
-				      .duration_s = seconds, .pid = (int)pid }, formats[i].format };
-		if (report__write_file(path, write_job, &j) < 0)
+		snprintf(path, sizeof(path), "%s/%s%s", s->output_dir, label, fmt->suffix);
+		fs_format_job job = { fmt, p, &meta };
+		if (report__write_file(path, formats__write_job, &job) < 0)
 			status = 1;
 		else if (!s->quiet)
 			fs_info("wrote %s (%llu samples)", path, (unsigned long long)profile__samples(p));
@@ -132,7 +111,6 @@ static void settings_text(char *out, size_t size)
  * writes its files and ends its thread. Returns the exit status. */
 static int run_injected(const fs_settings *s, long pid)
 {
-	char *info = live__ask(pid, "info");
 	if (!s->quiet)
 		fs_info("the agent samples pid %ld%s; Ctrl-C ends it", pid,
 			s->duration_s > 0 ? " for the duration asked" : "");
@@ -147,11 +125,14 @@ static int run_injected(const fs_settings *s, long pid)
 		struct timespec nap = { 0, 50000000 };
 		nanosleep(&nap, NULL);
 	}
-	char *done = live__ask(pid, "finish");
-	/* the agent answers, then writes; its socket goes when it is done */
+	/* asked now, not at the start: the agent opens its socket once its backend runs */
+	char *info = live__ask(pid, CONTROL_INFO);
+	char *done = live__ask(pid, CONTROL_FINISH);
+	/* the agent answers, then writes; its socket goes when it is done. It is
+	 * named by the target's uid, not ours: root may attach to anyone's process */
 	char sock[128];
 	struct stat st;
-	snprintf(sock, sizeof(sock), "/tmp/filspy-%u/%ld.sock", (unsigned)geteuid(), pid);
+	control_protocol__path(control_protocol__uid_of(pid), pid, sock, sizeof(sock));
 	for (int i = 0; i < 100 && stat(sock, &st) == 0; i++) {
 		struct timespec nap = { 0, 50000000 };
 		nanosleep(&nap, NULL);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "diff.h"
+#include "filspy/hash.h"
 #include "filspy/log.h"
 #include "filspy/writers.h"
 #include "report.h"
@@ -21,12 +22,6 @@ struct keyed {
 	uint64_t total;
 };
 
-static uint64_t mix(uint64_t h, const char *s)
-{
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return (h ^ 0xff) * 0x100000001b3ULL;
-}
 
 /* A node's identity across profiles: its path of frame texts, hashed. Parents
  * come before children, so one pass fills every key. */
@@ -40,7 +35,7 @@ static uint64_t *path_keys(fs_profile *p)
 	for (size_t i = 1; i < n; i++) {
 		const fs_node *node = profile__node(p, (fs_node_id)i);
 		const fs_frame *fr = profile__frame(p, node->frame);
-		uint64_t h = mix(mix(keys[node->parent], fr->name), fr->file);
+		uint64_t h = hash__field(hash__field(keys[node->parent], fr->name), fr->file);
 		keys[i] = (h ^ (uint64_t)(uint32_t)fr->line) * 0x100000001b3ULL;
 	}
 	return keys;

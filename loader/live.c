@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "filspy/folded.h"
+#include "filspy/control_protocol.h"
 #include "filspy/log.h"
 #include "filspy/pyspy_path.h"
 #include "filspy/spawn.h"
@@ -23,25 +24,11 @@
 
 #define EXIT_USAGE 2
 
-/* The agent's socket lives under the target's uid: read it from /proc. */
-static unsigned uid_of(long pid)
-{
-	char path[64], line[256];
-	unsigned uid = (unsigned)geteuid();
-	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
-	FILE *f = fopen(path, "re");
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "Uid:", 4))
-			sscanf(line + 4, "%*u %u", &uid);
-	if (f)
-		fclose(f);
-	return uid;
-}
-
 char *live__ask(long pid, const char *cmd)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	snprintf(addr.sun_path, sizeof(addr.sun_path), "/tmp/filspy-%u/%ld.sock", uid_of(pid), pid);
+	/* the agent's socket lives under the target's uid */
+	control_protocol__path(control_protocol__uid_of(pid), pid, addr.sun_path, sizeof(addr.sun_path));
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return NULL;
@@ -99,7 +86,7 @@ int live__dump_main(int argc, char **argv)
 	long pid = parse_pid(argc, argv, "usage: filspy dump PID");
 	if (pid < 0)
 		return EXIT_USAGE;
-	char *answer = live__ask(pid, "dump");
+	char *answer = live__ask(pid, CONTROL_DUMP);
 	if (answer) {
 		fputs(answer, stdout);
 		free(answer);
@@ -245,7 +232,7 @@ int live__top_main(int argc, char **argv)
 	unsigned long long samples_before = 0;
 	int status = 0;
 	for (int round = 0; iterations < 0 || round < iterations; round++) {
-		char *text = live__ask(pid, "snapshot");
+		char *text = live__ask(pid, CONTROL_SNAPSHOT);
 		if (!text) {
 			if (round == 0) {
 				fs_error("process %ld runs no filspy agent with a control socket (%s); start it "

@@ -13,6 +13,7 @@
 #include "diff.h"
 #include "doctor.h"
 #include "attach.h"
+#include "cli.h"
 #include "live.h"
 #include "report.h"
 
@@ -36,83 +37,12 @@ static void usage(FILE *f)
 	for (const fs_setting_info *s = settings__table; s->env; s++) {
 		if (!strcmp(s->option, "enabled"))
 			continue;
-		char left[48];
+		char left[48], help[160];
 		snprintf(left, sizeof(left), "--%s%s%s", s->option, s->arg ? " " : "",
 			 s->arg ? s->arg : "");
-		fprintf(f, "  %-26s %-26s %s\n", left, s->env, s->help);
+		fprintf(f, "  %-26s %-26s %s\n", left, s->env, settings__help(s, help, sizeof(help)));
 	}
 	fprintf(f, "\nDocumentation: docs/performance/py-spy.md\n");
-}
-
-int cli__find_library(char *out, size_t size)
-{
-	const char *forced = getenv("FILSPY_LIBRARY");
-	if (forced && *forced) {
-		snprintf(out, size, "%s", forced);
-		return access(out, R_OK) == 0 ? 0 : -errno;
-	}
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n < 0)
-		return -errno;
-	exe[n] = 0;
-	char *slash = strrchr(exe, '/');
-	if (slash)
-		*slash = 0;
-	static const char *const candidates[] = { "%s/libfilspy.so", "%s/../lib/libfilspy.so" };
-	for (size_t i = 0; i < 2; i++) {
-		if (snprintf(out, size, candidates[i], exe) >= (int)size)
-			continue;
-		if (access(out, R_OK) == 0) {
-			char *real = realpath(out, NULL);
-			if (real) {
-				snprintf(out, size, "%s", real);
-				free(real);
-			}
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
-static const fs_setting_info *option_named(const char *name, size_t len)
-{
-	for (const fs_setting_info *s = settings__table; s->env; s++)
-		if (strlen(s->option) == len && !strncmp(s->option, name, len))
-			return s;
-	return NULL;
-}
-
-int cli__apply_options(int argc, char **argv, int i)
-{
-	for (; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--"))
-			return i + 1;
-		if (strncmp(a, "--", 2))
-			return i;
-		const char *name = a + 2, *eq = strchr(name, '=');
-		const fs_setting_info *s = option_named(name, eq ? (size_t)(eq - name) : strlen(name));
-		if (!s) {
-			fs_error("unknown option %s (see filspy --help)", a);
-			return -1;
-		}
-		const char *value = "1";
-		if (s->arg) {
-			if (eq) {
-				value = eq + 1;
-			} else if (i + 1 < argc) {
-				value = argv[++i];
-			} else {
-				fs_error("option --%s needs a value (%s)", s->option, s->arg);
-				return -1;
-			}
-		} else if (eq) {
-			value = eq + 1;
-		}
-		setenv(s->env, value, 1);
-	}
-	return i;
 }
 
 static int run(int argc, char **argv, int first)

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "filspy/folded.h"
 #include "filspy/log.h"
@@ -12,27 +11,6 @@
 #include "report.h"
 
 #define EXIT_USAGE 2
-
-typedef int (*writer_fn)(fs_profile *p, const fs_profile_meta *meta, FILE *f);
-
-static int write_raw(fs_profile *p, const fs_profile_meta *meta, FILE *f)
-{
-	(void)meta;
-	return out_raw__write(p, f);
-}
-
-static writer_fn writer_named(const char *format)
-{
-	if (!strcmp(format, "svg") || !strcmp(format, "flamegraph"))
-		return out_svg__write;
-	if (!strcmp(format, "raw"))
-		return write_raw;
-	if (!strcmp(format, "speedscope"))
-		return out_speedscope__write;
-	if (!strcmp(format, "pprof"))
-		return out_pprof__write;
-	return NULL;
-}
 
 int report__load(const char *path, fs_profile **out)
 {
@@ -58,52 +36,29 @@ int report__load(const char *path, fs_profile **out)
 	return 0;
 }
 
-int report__write_file(const char *path, writer_fn_any writer, void *ctx)
+int report__write_file(const char *path, fs_file_writer writer, void *ctx)
 {
 	if (!strcmp(path, "-"))
 		return writer(ctx, stdout);
-	char tmp[4200];
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-	FILE *f = fopen(tmp, "we");
-	if (!f) {
-		fs_error("cannot write %s: %s", path, strerror(errno));
-		return -errno;
-	}
-	int err = writer(ctx, f);
-	if (fclose(f) != 0 && !err)
-		err = -errno;
-	if (!err && rename(tmp, path) < 0)
-		err = -errno;
-	if (err) {
-		unlink(tmp);
+	int err = atomic_file__write(path, writer, ctx);
+	if (err)
 		fs_error("cannot write %s: %s", path, strerror(-err));
-	}
 	return err;
-}
-
-struct convert {
-	fs_profile *p;
-	writer_fn writer;
-	fs_profile_meta meta;
-};
-
-static int convert_into(void *ctx, FILE *f)
-{
-	struct convert *c = ctx;
-	return c->writer(c->p, &c->meta, f);
 }
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: filspy report IN -f svg|raw|speedscope|pprof -o OUT [--title T] [--rate HZ]\n"
+	char names[128];
+	fprintf(f, "usage: filspy report IN -f %s -o OUT [--title T] [--rate HZ]\n"
 		   "  IN: a raw profile (folded stacks, ours or py-spy's), - for stdin\n"
-		   "  OUT: the file to write, - for stdout\n");
+		   "  OUT: the file to write, - for stdout\n",
+		formats__names(names, sizeof(names), "|", true));
 }
 
 int report__main(int argc, char **argv)
 {
 	const char *in = NULL, *out = NULL, *format = NULL;
-	struct convert c = { .meta = { .title = NULL, .backend = NULL, .rate_hz = 100 } };
+	fs_profile_meta meta = { .title = NULL, .backend = NULL, .rate_hz = 100 };
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -117,10 +72,10 @@ int report__main(int argc, char **argv)
 			out = v;
 			i++;
 		} else if (!strcmp(a, "--title") && v) {
-			c.meta.title = v;
+			meta.title = v;
 			i++;
 		} else if (!strcmp(a, "--rate") && v) {
-			c.meta.rate_hz = atoi(v) > 0 ? atoi(v) : 100;
+			meta.rate_hz = atoi(v) > 0 ? atoi(v) : 100;
 			i++;
 		} else if (a[0] == '-' && a[1]) {
 			fs_error("report: unknown option or missing value: %s", a);
@@ -137,16 +92,18 @@ int report__main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	c.writer = writer_named(format);
-	if (!c.writer) {
-		fs_error("report: unknown format '%s' (svg, raw, speedscope, pprof)", format);
+	fs_format_job job = { formats__named(format), NULL, &meta };
+	if (!job.format || !job.format->write) { /* gil: only the agent has a GIL view */
+		char names[128];
+		fs_error("report: unknown format '%s' (%s)", format,
+			 formats__names(names, sizeof(names), ", ", true));
 		return EXIT_USAGE;
 	}
-	if (!c.meta.title)
-		c.meta.title = in;
-	if (report__load(in, &c.p) < 0)
+	if (!meta.title)
+		meta.title = in;
+	if (report__load(in, &job.p) < 0)
 		return EXIT_USAGE;
-	int err = report__write_file(out, convert_into, &c);
-	profile__free(c.p);
+	int err = report__write_file(out, formats__write_job, &job);
+	profile__free(job.p);
 	return err ? 1 : 0;
 }

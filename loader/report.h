@@ -5,16 +5,16 @@
 #include <stdio.h>
 
 #include "filspy/profile.h"
-
-typedef int (*writer_fn_any)(void *ctx, FILE *f);
+#include "filspy/writers.h"
 
 /* Reads a folded-stack file (path or "-") into a new profile. Prints one
  * `filspy:` line naming the file and line on error. Returns 0 or -errno. */
 int report__load(const char *path, fs_profile **out);
 
-/* Writes path ("-": stdout) through writer, aside then renamed, so a failed
- * write leaves no partial file. Returns 0 or -errno (after printing why). */
-int report__write_file(const char *path, writer_fn_any writer, void *ctx);
+/* Writes path ("-": stdout) through writer, aside then renamed
+ * (atomic_file__write), so a failed write leaves no partial file. Returns 0 or
+ * -errno (after printing why). */
+int report__write_file(const char *path, fs_file_writer writer, void *ctx);
 
 /* `filspy report ...` (argv[0] == "report"); returns the exit status. */
 int report__main(int argc, char **argv);

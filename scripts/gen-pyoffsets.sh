@@ -4,6 +4,9 @@
 #   scripts/gen-pyoffsets.sh          rewrite the table
 #   scripts/gen-pyoffsets.sh --check  fail when the committed table disagrees with
 #                                     the headers of any interpreter installed here
+# The table's rows are also the list of tested versions (pyversions__list in
+# agent/cpython/versions.c; tests/system/test_versions.py): regenerate where every
+# supported interpreter is installed, or the list shrinks with the table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 table=agent/cpython/pyoffsets_table.c

@@ -54,6 +54,8 @@ static unsigned state_mask(int which)
 int main(void)
 {
 	printf("\t{\n");
+	/* first, one per line: the rows are the tested versions, which
+	 * agent/cpython/versions.c and tests/system/test_versions.py read from them */
 	F(major, PY_MAJOR_VERSION);
 	F(minor, PY_MINOR_VERSION);
 

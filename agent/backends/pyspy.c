@@ -17,8 +17,10 @@
 #include "filspy/pyspy_path.h"
 #include "filspy/spawn.h"
 
-#define MIN_MAJOR 0
-#define MIN_MINOR 3
+/* PYSPY_MIN_MAJOR.PYSPY_MIN_MINOR spelt out, for the message */
+#define WORD_(n) #n
+#define WORD(n) WORD_(n)
+#define MIN_VERSION WORD(PYSPY_MIN_MAJOR) "." WORD(PYSPY_MIN_MINOR)
 #define EARLY_DEATH_MS 700      /* an attach that fails does so at once */
 #define STOP_TIMEOUT_MS 5000    /* py-spy writes its file on SIGINT */
 
@@ -67,7 +69,8 @@ static void last_log_line(const struct pyspy_state *st, char *out, size_t size)
 	snprintf(out, size, "%s", error[0] ? error : last);
 }
 
-static int run_version(const char *path, int *major, int *minor)
+/* py-spy's own version, as version[0].version[1]. */
+static int run_version(const char *path, int version[2])
 {
 	char log[] = "/tmp/filspy-pyspy-version-XXXXXX";
 	int fd = mkostemp(log, O_CLOEXEC);
@@ -85,7 +88,7 @@ static int run_version(const char *path, int *major, int *minor)
 	text[n > 0 ? n : 0] = 0;
 	close(fd);
 	unlink(log);
-	if (r <= 0 || sscanf(text, "py-spy %d.%d", major, minor) != 2)
+	if (r <= 0 || sscanf(text, "py-spy %d.%d", &version[0], &version[1]) != 2)
 		return -ENOEXEC;
 	return 0;
 }
@@ -183,11 +186,13 @@ static int pyspy_start(fs_agent *a, const char **why)
 	if (err)
 		return fail(a, why, err, "py-spy not found (looked %s): pip install py-spy, or set "
 			    "FIL_PERF_SPY_PYSPY", looked);
-	int major, minor;
-	if (run_version(path, &major, &minor) < 0)
+	int version[2];
+	if (run_version(path, version) < 0)
 		return fail(a, why, -ENOEXEC, "%s does not run or is not py-spy", path);
-	if (major < MIN_MAJOR || (major == MIN_MAJOR && minor < MIN_MINOR))
-		return fail(a, why, -ENOTSUP, "%s is older than 0.3; pip install -U py-spy", path);
+	if (version[0] < PYSPY_MIN_MAJOR ||
+	    (version[0] == PYSPY_MIN_MAJOR && version[1] < PYSPY_MIN_MINOR))
+		return fail(a, why, -ENOTSUP, "%s is older than " MIN_VERSION "; pip install -U py-spy",
+			    path);
 
 	err = spawn__can_trace_parent();
 	if (err) {
@@ -228,7 +233,7 @@ static int pyspy_start(fs_agent *a, const char **why)
 			say_ptrace_fixes();
 		return fail(a, why, -EPERM, "py-spy exited at once: %s", line[0] ? line : "no message");
 	}
-	fs_debug("py-spy %d.%d (pid %d) records this process", major, minor, st->pid);
+	fs_debug("py-spy %d.%d (pid %d) records this process", version[0], version[1], st->pid);
 	return 0;
 }
 

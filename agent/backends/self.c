@@ -12,6 +12,7 @@
 #include "sampling/stacks.h"
 #include "sampling/threadnames.h"
 #include "sampling/threadstate.h"
+#include "sampling/procthreads.h"
 
 #define MAX_THREADS 1024
 /* A walk is torn when the chain changes under it: on <= 3.10 a frame that stopped
@@ -41,20 +42,16 @@ static int self_start(fs_agent *a, const char **why)
 		return -ENOTSUP;
 	}
 	st->rt = a->rt;
-	if (a->settings.native)
-		fs_warn("FIL_PERF_SPY_NATIVE: the self backend sees Python frames only; "
-			"native frames are left out (the pyspy backend has them)");
 	st->stacks.cache = symcache__new(&st->rt);
 	if (!st->stacks.cache) {
 		free(st);
 		*why = "out of memory";
 		return -ENOMEM;
 	}
-	fs_debug("CPython %d.%d.%d, offsets from %s", st->rt.major, st->rt.minor, st->rt.micro,
-		 st->rt.offsets_source);
-	if (a->settings.gil && !pyruntime__knows_gil(&st->rt))
-		fs_warn("FIL_PERF_SPY_GIL: the GIL holder of CPython %d.%d cannot be read; "
-			"keeping every thread's samples", st->rt.major, st->rt.minor);
+	fs_debug("CPython %s, offsets from %s", st->rt.version, st->rt.offsets_source);
+	bool knows_gil = pyruntime__knows_gil(&st->rt);
+	stacks__warn_limits("self", &a->settings, &st->rt, knows_gil,
+			    a->settings.formats & FS_FORMAT_GIL, knows_gil);
 	threadnames__forget(); /* in a forked child: the parent's threads */
 	if (gilview__start(a) < 0) {
 		symcache__free(st->stacks.cache);
@@ -62,9 +59,6 @@ static int self_start(fs_agent *a, const char **why)
 		*why = "out of memory";
 		return -ENOMEM;
 	}
-	if ((a->settings.formats & FS_FORMAT_GIL) && !pyruntime__knows_gil(&st->rt))
-		fs_warn("FIL_PERF_SPY_OUTPUT=gil: the GIL of CPython %d.%d cannot be read; the GIL "
-			"view tells running from idle threads only", st->rt.major, st->rt.minor);
 	a->backend_state = st;
 	return 0;
 }

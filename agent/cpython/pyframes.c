@@ -39,7 +39,7 @@ int pyframes__walk(const py_runtime *rt, uintptr_t frame, uintptr_t must_reach,
 			    buf[o->frame_owner] == (unsigned char)o->frame_owner_cstack;
 		if (!shim && code) {
 			out[n].code = code;
-			if (rt->minor >= 11) {
+			if (rt->instr_is_pointer) {
 				memcpy(&out[n].instr, buf + o->frame_instr, sizeof(out[n].instr));
 			} else {
 				int lasti;

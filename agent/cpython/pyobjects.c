@@ -157,11 +157,13 @@ uintptr_t pyobjects__attr(const py_runtime *rt, uintptr_t obj, const char *name)
 	if (o->type_flag_managed_dict != PY_NO_OFFSET && (flags & (unsigned long)o->type_flag_managed_dict)) {
 		uintptr_t slot = word(obj + (uintptr_t)(intptr_t)o->object_managed_dict);
 		uintptr_t cached = word(type + o->heaptype_cached_keys);
-		if (rt->minor == 11) { /* the values pointer sits one word before the dict's */
+		if (rt->managed_dict == PY_MANAGED_VALUES_BEFORE) {
+			/* the values pointer sits one word before the dict's */
 			uintptr_t values = word(obj + (uintptr_t)(intptr_t)(o->object_managed_dict - 8));
 			if (values)
 				return find(rt, cached, values, name);
-		} else if (rt->minor == 12 && (slot & 1)) { /* tagged: values, not a dict */
+		} else if (rt->managed_dict == PY_MANAGED_VALUES_TAGGED && (slot & 1)) {
+			/* tagged: values, not a dict */
 			return find(rt, cached, slot + 1, name);
 		}
 		return pyobjects__dict_get(rt, slot, name);

@@ -32,6 +32,23 @@ static int read_version(int *major, int *minor, int *micro)
 	return sscanf(get_version(), "%d.%d.%d", major, minor, micro) >= 2 ? 0 : -ENOENT;
 }
 
+/* <= 3.10 PyThreadState.frame and 3.13+ current_frame point at the innermost frame;
+ * 3.11/3.12 point at a _PyCFrame that does. */
+static void choose_chain(const py_offsets *o, py_frame_chain *c)
+{
+	*c = (py_frame_chain){ .cframe_current_frame = PY_NO_OFFSET,
+			       .cframe_previous = PY_NO_OFFSET };
+	if (o->tstate_frame != PY_NO_OFFSET) {
+		c->tstate_frame = o->tstate_frame;
+	} else if (o->tstate_current_frame != PY_NO_OFFSET) {
+		c->tstate_frame = o->tstate_current_frame;
+	} else {
+		c->tstate_frame = o->tstate_cframe;
+		c->cframe_current_frame = o->cframe_current_frame;
+		c->cframe_previous = o->cframe_previous;
+	}
+}
+
 int pyruntime__find(py_runtime *rt, const char **why)
 {
 	static char message[160];
@@ -41,12 +58,13 @@ int pyruntime__find(py_runtime *rt, const char **why)
 		*why = "no CPython interpreter found in this process";
 		return -ENOENT;
 	}
+	snprintf(rt->version, sizeof(rt->version), "%d.%d.%d", rt->major, rt->minor, rt->micro);
 	rt->runtime = (uintptr_t)dlsym(RTLD_DEFAULT, "_PyRuntime");
 	rt->off = pyoffsets__for_version(rt->major, rt->minor);
 	rt->offsets_source = "the built-in table";
 	const char *debug_why = NULL;
 	/* 3.13+ describe themselves: trust that over a table built from headers */
-	if (rt->runtime && rt->major == 3 && rt->minor >= 13) {
+	if (rt->runtime && pyversions__describes_itself(rt->major, rt->minor)) {
 		static py_offsets from_debug;
 		if (pydebug_offsets__read(rt->runtime, rt->minor, rt->off, &from_debug,
 					  &debug_why) == 0) {
@@ -64,8 +82,7 @@ int pyruntime__find(py_runtime *rt, const char **why)
 	}
 	if (!rt->runtime || !rt->off) {
 		snprintf(message, sizeof(message),
-			 "CPython %d.%d.%d is not supported by this build of filspy (%s)",
-			 rt->major, rt->minor, rt->micro,
+			 "CPython %s is not supported by this build of filspy (%s)", rt->version,
 			 !rt->runtime ? "no _PyRuntime symbol" :
 			 debug_why ? debug_why : "no offsets for this version");
 		*why = message;
@@ -78,8 +95,12 @@ int pyruntime__find(py_runtime *rt, const char **why)
 	else
 		rt->linetable_format = LT_LOCATIONS311;
 	rt->lasti_in_units = rt->minor == 10;
+	rt->instr_is_pointer = rt->minor >= 11;
+	rt->managed_dict = rt->minor == 11 ? PY_MANAGED_VALUES_BEFORE :
+			   rt->minor == 12 ? PY_MANAGED_VALUES_TAGGED : PY_MANAGED_DICT_ONLY;
 	/* 3.14 tags the low bits of a frame's _PyStackRef to its code object */
 	rt->code_tag_mask = rt->minor >= 14 ? ~(uintptr_t)3 : ~(uintptr_t)0;
+	choose_chain(rt->off, &rt->chain);
 	*why = NULL;
 	return 0;
 }

@@ -56,17 +56,15 @@ static uintptr_t word_at(const unsigned char *buf, int off)
  * *must_reach is that frame (0 when there is nothing to check). */
 static uintptr_t top_frame_of(const py_runtime *rt, const unsigned char *ts, uintptr_t *must_reach)
 {
-	const py_offsets *o = rt->off;
+	const py_frame_chain *c = &rt->chain;
 	*must_reach = 0;
-	if (o->tstate_frame != PY_NO_OFFSET)
-		return word_at(ts, o->tstate_frame);
-	if (o->tstate_current_frame != PY_NO_OFFSET)
-		return word_at(ts, o->tstate_current_frame);
-	uintptr_t cframe = word_at(ts, o->tstate_cframe), frame = 0, caller = 0;
-	if (!cframe || memread__word(cframe + o->cframe_current_frame, &frame) < 0)
+	if (c->cframe_current_frame == PY_NO_OFFSET)
+		return word_at(ts, c->tstate_frame);
+	uintptr_t cframe = word_at(ts, c->tstate_frame), frame = 0, caller = 0;
+	if (!cframe || memread__word(cframe + c->cframe_current_frame, &frame) < 0)
 		return 0;
-	if (memread__word(cframe + o->cframe_previous, &caller) == 0 && caller)
-		memread__word(caller + o->cframe_current_frame, must_reach);
+	if (memread__word(cframe + c->cframe_previous, &caller) == 0 && caller)
+		memread__word(caller + c->cframe_current_frame, must_reach);
 	return frame;
 }
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "filspy/profile.h"
+#include "filspy/shortpath.h"
 #include "filspy/symcache.h"
 
 static int is_package_dir(const char *dir, size_t len)

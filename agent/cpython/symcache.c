@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "filspy/hash.h"
 #include "filspy/memread.h"
+#include "filspy/shortpath.h"
 #include "filspy/symcache.h"
 #include "cpython/linetable.h"
 
@@ -117,12 +119,6 @@ static int field_int(const unsigned char *h, int off)
 	return v;
 }
 
-static uint64_t fnv1a(uint64_t h, const char *s)
-{
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return (h ^ 0xff) * 0x100000001b3ULL;
-}
 
 static bool entry_matches(const sym_entry *e, const py_offsets *o, const unsigned char *h)
 {
@@ -158,7 +154,7 @@ static sym_entry *resolve(symcache *c, uintptr_t code, const unsigned char *h)
 	e->check_file = field_ptr(h, o->code_filename);
 	e->check_table = field_ptr(h, o->code_linetable);
 	e->check_argcount = field_int(h, o->code_argcount);
-	e->key = fnv1a(fnv1a(0xcbf29ce484222325ULL ^ (uint64_t)e->firstlineno, name), path);
+	e->key = hash__field(hash__field(HASH_FNV_OFFSET ^ (uint64_t)e->firstlineno, name), path);
 	if (!e->name || !e->file) {
 		entry_free(e);
 		return NULL;
@@ -249,7 +245,7 @@ int symcache__line(const symcache *c, const sym_entry *e, const py_frame_ref *f)
 {
 	const py_runtime *rt = c->rt;
 	long offset;
-	if (rt->minor >= 11) {
+	if (rt->instr_is_pointer) {
 		uintptr_t first = e->code + (uintptr_t)rt->off->code_code_adaptive;
 		offset = f->instr >= first ? (long)(f->instr - first) : 0;
 	} else {

@@ -2,6 +2,7 @@
  * the entries of the same probe run back (no tombstones to fill the table). */
 #include <stdlib.h>
 
+#include "filspy/rng.h"
 #include "sampling/offcpu.h"
 
 struct offcpu_table {
@@ -122,8 +123,5 @@ uint64_t offcpu__samples(offcpu_table *t, uint64_t ns, uint64_t period_ns)
 {
 	if (!period_ns)
 		return 0;
-	t->random ^= t->random << 13;
-	t->random ^= t->random >> 7;
-	t->random ^= t->random << 17;
-	return ns / period_ns + (t->random % period_ns < ns % period_ns ? 1 : 0);
+	return ns / period_ns + (rng__next(&t->random) % period_ns < ns % period_ns ? 1 : 0);
 }

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent.h"
+#include "procthreads.h"
 
 #define MAX_TRACKED 512
 

@@ -1,10 +1,13 @@
-/* One thread's walked frames -> a profile stack, or lines of a dump. */
+/* One thread's walked frames -> a profile stack, or lines of a dump; and what the
+ * backends that walk frames themselves warn about at start. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "filspy/log.h"
 #include "sampling/stacks.h"
 #include "sampling/threadnames.h"
+#include "sampling/procthreads.h"
 
 #define KEY_TRUNCATED 0xfffffffffffffffeULL
 #define KEY_THREAD_BASE 0xffffffff00000000ULL
@@ -107,8 +110,8 @@ void stacks__dump(fs_agent *a, const py_runtime *rt, stack_builder *b, FILE *f)
 		goto out;
 	}
 	int n = pythreads__list(rt, threads, DUMP_MAX_THREADS);
-	fprintf(f, "Process %d: %s\nPython v%d.%d.%d (%s backend)\n", a->pid, a->title,
-		rt->major, rt->minor, rt->micro, a->backend ? a->backend->name : "no");
+	fprintf(f, "Process %d: %s\nPython v%s (%s backend)\n", a->pid, a->title, rt->version,
+		a->backend ? a->backend->name : "no");
 	for (int i = 0; i < n; i++) {
 		const py_thread *t = &threads[i];
 		bool truncated = false;
@@ -124,4 +127,18 @@ void stacks__dump(fs_agent *a, const py_runtime *rt, stack_builder *b, FILE *f)
 out:
 	free(threads);
 	free(frames);
+}
+
+void stacks__warn_limits(const char *backend, const fs_settings *s, const py_runtime *rt,
+			 bool holder_known, bool view, bool gil_known)
+{
+	if (s->native)
+		fs_warn("FIL_PERF_SPY_NATIVE: the %s backend sees Python frames only; "
+			"native frames are left out (the pyspy backend has them)", backend);
+	if (s->gil && !holder_known)
+		fs_warn("FIL_PERF_SPY_GIL: the GIL holder of CPython %s cannot be read; "
+			"keeping every thread's samples", rt->version);
+	if (view && !gil_known)
+		fs_warn("FIL_PERF_SPY_OUTPUT=gil: the GIL of CPython %s cannot be read; the GIL "
+			"view tells running from idle threads only", rt->version);
 }

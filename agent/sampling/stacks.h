@@ -1,5 +1,6 @@
-/* One thread's walked frames -> a stack in the profile, and the text a `dump`
- * prints: shared by the backends that read frames themselves (self, bpf). */
+/* One thread's walked frames -> a stack in the profile, the text a `dump` prints
+ * and the warnings at start: shared by the backends that read frames themselves
+ * (self, bpf). */
 #ifndef FILSPY_STACKS_H
 #define FILSPY_STACKS_H
 
@@ -8,9 +9,11 @@
 
 #include "agent.h"
 #include "filspy/pystack.h"
+#include "filspy/pystacks.h"
 #include "filspy/symcache.h"
 
-#define STACKS_MAX_DEPTH 4096
+/* the bpf program's depth too (one constant in pystacks.h) */
+#define STACKS_MAX_DEPTH FS_STACK_MAX_DEPTH
 
 typedef struct stack_builder {
 	symcache *cache;
@@ -40,5 +43,12 @@ void stacks__add_both(fs_agent *a, stack_builder *b, bool to_main, fs_profile *s
 /* Prints every thread's current stack, innermost frame first, read from memory
  * now (`filspy dump`), whatever the backend. */
 void stacks__dump(fs_agent *a, const py_runtime *rt, stack_builder *b, FILE *f);
+
+/* The warnings of a backend that walks frames itself (self, bpf) at start, one
+ * place for their words: native frames are left out (FIL_PERF_SPY_NATIVE); without
+ * holder_known, FIL_PERF_SPY_GIL keeps every thread; with view (the GIL view is
+ * asked) but without gil_known, the view cannot tell waiting threads. */
+void stacks__warn_limits(const char *backend, const fs_settings *s, const py_runtime *rt,
+			 bool holder_known, bool view, bool gil_known);
 
 #endif

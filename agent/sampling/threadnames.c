@@ -7,10 +7,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "agent.h"
+#include "filspy/clock.h"
 #include "filspy/memread.h"
 #include "cpython/pyobjects.h"
 #include "sampling/threadnames.h"
+#include "sampling/procthreads.h"
 
 #define MAX_NAMES 512
 #define RETRY_NS 100000000LL
@@ -26,12 +27,6 @@ static struct name *names, *fresh;
 static int n_names;
 static int64_t last_read_ns = -RETRY_NS;
 
-static int64_t now_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
-}
 
 struct reading {
 	const py_runtime *rt;
@@ -97,7 +92,7 @@ const char *threadnames__get(const py_runtime *rt, const py_thread *t)
 	fresh = names + MAX_NAMES;
 	struct name *n = lookup(t);
 	if (!n && pyobjects__readable(rt)) {
-		int64_t now = now_ns();
+		int64_t now = clock__now_ns();
 		/* a thread runs a moment before threading registers it: retry, not often */
 		if (now - last_read_ns >= RETRY_NS) {
 			last_read_ns = now;

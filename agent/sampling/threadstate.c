@@ -3,8 +3,8 @@
  * block is idleness. Used by the sampler thread only. */
 #include <sys/syscall.h>
 
-#include "agent.h"
 #include "sampling/threadstate.h"
+#include "sampling/procthreads.h"
 
 /* Each thread's state at its previous sample, by tid (a collision only costs the
  * hint it gives). */

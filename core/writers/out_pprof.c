@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "filspy/gzip.h"
+#include "filspy/hash.h"
 #include "filspy/writers.h"
 
 typedef struct pb {
@@ -79,17 +80,9 @@ typedef struct strings {
 	pb out;
 } strings;
 
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return h;
-}
-
 static int64_t str_index(strings *t, const char *s)
 {
-	size_t h = hash_str(s) & t->mask;
+	size_t h = hash__string(HASH_FNV_OFFSET, s) & t->mask;
 	for (uint32_t v; (v = t->slots[h]); h = (h + 1) & t->mask)
 		if (!strcmp(t->items[v - 1], s))
 			return v - 1;

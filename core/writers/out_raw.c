@@ -23,7 +23,7 @@ static void put_frame(FILE *f, const fs_frame *fr)
 	}
 }
 
-int out_raw__write(fs_profile *p, FILE *f)
+int out_raw__write(fs_profile *p, const fs_profile_meta *meta, FILE *f)
 {
 	size_t n = profile__node_count(p), cap = 64, depth;
 	fs_node_id *path = malloc(cap * sizeof(*path));
@@ -56,3 +56,4 @@ int out_raw__write(fs_profile *p, FILE *f)
 	fflush(f);
 	return ferror(f) ? -EIO : 0;
 }
+

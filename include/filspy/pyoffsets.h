@@ -3,6 +3,7 @@
 #ifndef FILSPY_PYOFFSETS_H
 #define FILSPY_PYOFFSETS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define PY_NO_OFFSET (-1)
@@ -106,6 +107,18 @@ typedef struct py_offsets {
 
 /* Returns the table entry for major.minor, or NULL when the table has none. */
 const py_offsets *pyoffsets__for_version(int major, int minor);
+
+/* Which CPython versions filspy reads (agent/cpython/versions.c), for the agent,
+ * `filspy doctor` and the tests. The tested ones are exactly the rows of the
+ * generated table (tests/system/test_versions.py reads the same rows); a later one
+ * is read when it describes itself (_Py_DebugOffsets), untested. */
+bool pyversions__tested(int major, int minor);
+bool pyversions__describes_itself(int major, int minor);
+bool pyversions__supported(int major, int minor);
+
+/* Writes the tested 3.x minors, oldest first, to minors[0..max). Returns how many
+ * there are (more than max when they did not all fit). */
+int pyversions__list(int *minors, int max);
 
 /* 3.13+: fills *out from the _Py_DebugOffsets the interpreter carries at the start of
  * _PyRuntime (cookie, version and section sizes checked). table is the generated

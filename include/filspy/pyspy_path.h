@@ -4,6 +4,10 @@
 
 #include <stddef.h>
 
+/* The oldest py-spy the pyspy backend takes (0.3), which doctor checks for too. */
+#define PYSPY_MIN_MAJOR 0
+#define PYSPY_MIN_MINOR 3
+
 /* Finds py-spy. With `configured` set (FIL_PERF_SPY_PYSPY, a name or a path) only
  * that is tried. Otherwise py-spy on PATH, then the one installed beside filspy's
  * own files: $PREFIX/lib/filspy/py-spy (`make install`) or build/tools/py-spy/bin/

@@ -9,9 +9,12 @@
 #include <linux/types.h>
 #endif
 
-/* Deep enough for the 1500-deep recursion test and as deep as the self backend
- * reads; a deeper stack is cut and marked. */
-#define FSBPF_MAX_FRAMES 4096
+/* How deep every walk reads: this program's, and the self backend's and `filspy
+ * dump`'s in user space (STACKS_MAX_DEPTH, agent/sampling/stacks.h), so that a
+ * stack is cut at the same depth whichever backend reads it. Deep enough for the
+ * 1500-deep recursion test; a deeper stack is cut and marked. */
+#define FS_STACK_MAX_DEPTH 4096
+#define FSBPF_MAX_FRAMES FS_STACK_MAX_DEPTH
 /* Bytes of one frame copied in one read: every field the walk needs lies in it
  * (PyFrameObject <= 3.10 is the largest, 133 bytes in 3.6). A power of two, so
  * that offsets masked with it satisfy the verifier. */

@@ -4,16 +4,11 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 
-enum fs_format {
-	FS_FORMAT_SVG = 1 << 0,
-	FS_FORMAT_RAW = 1 << 1,
-	FS_FORMAT_SPEEDSCOPE = 1 << 2,
-	FS_FORMAT_PPROF = 1 << 3,
-	FS_FORMAT_GIL = 1 << 4,        /* the GIL view: <label>-pyspy-gil.svg */
-};
+#include "filspy/backends.h"
+#include "filspy/writers.h"  /* enum fs_format: the bits of fs_settings.formats */
 
-enum fs_backend_choice { FS_BACKEND_AUTO, FS_BACKEND_BPF, FS_BACKEND_PYSPY, FS_BACKEND_SELF };
 enum fs_mode { FS_MODE_RECORD, FS_MODE_TOP };
 
 #define FS_MAX_MESSAGES 16
@@ -54,15 +49,31 @@ void settings__sanitize_label(char *label);
 /* True when name matches one of the comma-separated globs (fnmatch). */
 bool settings__matches_globs(const char *globs, const char *name);
 
-/* Describes one setting, for the filspy command's options and --help. */
+/* How a setting's value is read (core/settings.c's apply() says what each accepts). */
+enum fs_setting_kind {
+	FS_SETTING_BOOL, FS_SETTING_RATE, FS_SETTING_FORMATS, FS_SETTING_MODE, FS_SETTING_PID,
+	FS_SETTING_GLOBS, FS_SETTING_BACKEND, FS_SETTING_PATH, FS_SETTING_DURATION, FS_SETTING_LABEL,
+};
+
+/* One setting, described once: the variables that set it, the option of `filspy run`
+ * that sets the variable, its --help line, and where parsing puts its value. */
 typedef struct fs_setting_info {
 	const char *env;     /* canonical upper-case variable name */
+	const char *alias;   /* another variable read the same way, NULL for none */
 	const char *option;  /* long option of `filspy run`, without "--" */
 	const char *arg;     /* argument name, NULL for a boolean flag */
-	const char *help;
+	const char *help;    /* read it through settings__help() */
+	enum fs_setting_kind kind;
+	size_t offset;       /* of the member of fs_settings it fills */
+	size_t size;         /* of that member */
 } fs_setting_info;
 
 /* The table of settings, terminated by an entry whose env is NULL. */
 extern const fs_setting_info settings__table[];
+
+/* The --help line of s: its help text, with the output formats' names filled in
+ * from the format table for FIL_PERF_SPY_OUTPUT (then written into buf, whose size
+ * is size). Returns the text, valid while s and buf are. */
+const char *settings__help(const fs_setting_info *s, char *buf, size_t size);
 
 #endif

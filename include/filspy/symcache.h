@@ -47,9 +47,4 @@ int symcache__line(const symcache *c, const sym_entry *e, const py_frame_ref *f)
 /* How many code objects are cached (for debug output and tests). */
 unsigned symcache__size(const symcache *c);
 
-/* Short file name as py-spy shows it and the origin (enum fs_origin) of path:
- * site-packages and standard library paths are cut below their root, the program's
- * own files below their top-most package directory. */
-void shortpath__make(const char *path, char *out, size_t size, uint8_t *origin);
-
 #endif

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import (BPF_SKIP, FILSPY, OFF_CPU_SKIP, PROGRAMS, ROOT, interpreter_params, parse_folded, plain_env,
+from conftest import (BPF_SKIP, DEBIAN_PYTHON, FILSPY, OFF_CPU_SKIP, PROGRAMS, ROOT, interpreter_params, parse_folded, plain_env,
                       pyenv_python, python311, shaped, tracefs_params)
 
 PYSPY = ROOT / "build" / "tools" / "py-spy" / "bin" / "py-spy"
@@ -134,3 +134,80 @@ def test_attach_with_bpf_counts_a_thread_asleep_since_before_the_attach(tracefs,
     stacks = parse_folded((tmp_path / "z-pyspy.txt").read_text())
     dozed = sum(n for s, n in stacks.items() if s[0].endswith(": dozer"))
     assert 120 <= dozed <= 170, stacks  # 1.5 s at 100 Hz
+
+
+def as_nobody(cmd):
+    """cmd run as uid/gid 65534 (what a service account is), or a skip saying why not."""
+    from conftest import require_tool
+    setpriv = require_tool("setpriv")
+    if os.geteuid() != 0:
+        pytest.skip("needs root to start a process of another user")
+    if not os.path.exists(DEBIAN_PYTHON):
+        pytest.skip(f"{DEBIAN_PYTHON} is not installed")
+    wrapped = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"] + [str(c) for c in cmd]
+    probe = subprocess.run(wrapped[:4] + [DEBIAN_PYTHON, "-c", f"open({str(PROGRAMS / 'long_spin.py')!r})"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"uid 65534 cannot read the test programs here: {probe.stderr.strip()}")
+    return wrapped
+
+
+def world_writable_dir():
+    import tempfile
+    d = tempfile.mkdtemp(prefix="filspy-other-uid-", dir="/tmp")
+    os.chmod(d, 0o777)
+    return d
+
+
+def test_root_attaches_to_a_process_of_another_user_and_waits_for_its_files():
+    """The agent in the target names its control socket by the target's uid; attach
+    (root) must look there, or it stops waiting before the files are written."""
+    import shutil
+    out = world_writable_dir()
+    target = subprocess.Popen(as_nobody([DEBIAN_PYTHON, PROGRAMS / "long_spin.py", "5"]),
+                              stdout=subprocess.PIPE, text=True, env=plain_env())
+    try:
+        time.sleep(1)
+        r = subprocess.run([FILSPY, "attach", "--duration", "1.5", "--output-dir", out, "--output",
+                            "svg,raw", "--label", "other", str(target.pid)],
+                           capture_output=True, text=True, env=plain_env(), timeout=60)
+        assert r.returncode == 0, r.stderr
+        # attach returns once the agent has written: the files are there, whole
+        assert sorted(os.listdir(out)) == ["other-pyspy.svg", "other-pyspy.txt"], r.stderr
+        assert os.stat(os.path.join(out, "other-pyspy.txt")).st_uid == 65534
+        stacks = parse_folded(open(os.path.join(out, "other-pyspy.txt")).read())
+        assert sum(stacks.values()) >= 50, stacks
+        assert "the agent wrote" in r.stderr, r.stderr
+        stdout, _ = target.communicate(timeout=30)
+        assert (target.returncode, stdout) == (0, "spun\n")
+    finally:
+        target.kill()
+        target.wait()
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def test_root_dumps_and_tops_a_profiled_process_of_another_user():
+    import shutil
+    from conftest import AGENT, agent_env
+    out = world_writable_dir()
+    target = subprocess.Popen(as_nobody([DEBIAN_PYTHON, PROGRAMS / "long_spin.py", "6"]),
+                              stdout=subprocess.PIPE, text=True,
+                              env=agent_env(out, FIL_PERF_SPY_QUIET=1))
+    try:
+        sock = f"/tmp/filspy-65534/{target.pid}.sock"
+        for _ in range(100):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.05)
+        assert os.path.exists(sock), f"no control socket at {sock}"
+        time.sleep(1)
+        dump = subprocess.run([FILSPY, "dump", str(target.pid)], capture_output=True, text=True,
+                              timeout=30, env=plain_env())
+        assert dump.returncode == 0 and "hot_loop" in dump.stdout, dump.stderr
+        top = subprocess.run([FILSPY, "top", str(target.pid), "--iterations", "1"],
+                             capture_output=True, text=True, timeout=30, env=plain_env())
+        assert top.returncode == 0 and "hot_loop" in top.stdout, top.stderr
+    finally:
+        target.kill()
+        target.wait()
+        shutil.rmtree(out, ignore_errors=True)

@@ -1,14 +1,27 @@
 """Every installed CPython from 3.6 up (pyenv) and Debian's static 3.11: shares,
 deep stacks, names, coroutines, sub-interpreters."""
+import re
 import subprocess
 import xml.dom.minidom
 
 import pytest
 
-from conftest import (PROGRAMS, assert_shares_match, backend_params, frame_function,
+from conftest import (PROGRAMS, ROOT, assert_shares_match, backend_params, frame_function,
                       interpreter_params, parse_folded)
 
-ALL = interpreter_params(range(6, 14))
+
+def tested_minors():
+    """The 3.x minors filspy is tested on: the rows of its generated offsets table,
+    the same list pyversions__list() (agent/cpython/versions.c) gives the agent and
+    `filspy doctor`."""
+    table = (ROOT / "agent" / "cpython" / "pyoffsets_table.c").read_text()
+    rows = re.findall(r"^\t\t\.major = (\d+),\n\t\t\.minor = (\d+),$", table, re.M)
+    minors = sorted(int(minor) for major, minor in rows if major == "3")
+    assert minors, "no CPython rows found in pyoffsets_table.c"
+    return minors
+
+
+ALL = interpreter_params(tested_minors())
 BACKENDS = backend_params()
 
 

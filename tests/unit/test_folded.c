@@ -21,7 +21,7 @@ static char *raw_of(fs_profile *p)
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
-	out_raw__write(p, f);
+	out_raw__write(p, NULL, f);
 	fclose(f);
 	return buf;
 }

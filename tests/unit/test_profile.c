@@ -12,7 +12,7 @@ static char *raw_of(fs_profile *p)
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
-	cr_assert_eq(out_raw__write(p, f), 0);
+	cr_assert_eq(out_raw__write(p, NULL, f), 0);
 	fclose(f);
 	return buf;
 }

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "filspy/profile.h"
+#include "filspy/shortpath.h"
 #include "filspy/symcache.h"
 
 static const char *shorten(const char *path, uint8_t *origin)

@@ -1,0 +1,69 @@
+/* What the bpf backend's three files share: its state, and the entry points of
+ * bpf_threads.c (the program's thread map) and bpf_records.c (records -> samples)
+ * that bpf.c (lifecycle) calls. Private to agent/backends/bpf*.c. */
+#ifndef FILSPY_BPF_INTERNAL_H
+#define FILSPY_BPF_INTERNAL_H
+
+#include <stdint.h>
+
+#include "agent.h"
+#include "filspy/clock.h"
+#include "filspy/pystack.h"
+#include "filspy/pystacks.h"
+#include "filspy/pystacks_api.h"
+#include "sampling/offcpu.h"
+#include "sampling/stacks.h"
+
+#define MAX_THREADS 1024
+
+struct bpf_state {
+	py_runtime rt;
+	void *library;
+	const fsbpf_interface_t *api;
+	fsbpf_session *session;
+	struct fsbpf_plan plan;
+	py_thread listed[MAX_THREADS];
+	/* what the program's threads map holds, sorted by tid (two sets: the next
+	 * is built from the current one and the list) */
+	struct mapped { uint64_t tid, tstate; int missed; } mapped[2][MAX_THREADS];
+	int n_mapped, current;
+	int by_tid[MAX_THREADS];   /* indices into listed, sorted by tid */
+	uint64_t next_sync;        /* CLOCK_MONOTONIC ns */
+	uint64_t next_restart;     /* of the clocks, CLOCK_MONOTONIC ns */
+	uint64_t random;           /* xorshift64 state */
+	py_frame_ref frames[FSBPF_MAX_FRAMES];
+	uint32_t checks[FSBPF_MAX_FRAMES];
+	stack_builder stacks;
+	offcpu_table *off_cpu;     /* NULL unless off-CPU time is asked for */
+	uint64_t period_ns;        /* one sample's worth of time */
+	uint64_t records, filtered, off_cpu_samples, unmatched;
+	char why[320];
+};
+
+static inline uint64_t now_ns(void)
+{
+	return (uint64_t)clock__now_ns();
+}
+
+/* bpf_threads.c: keeps the program's thread map equal to the interpreter's list of
+ * threads (and, with off-CPU time, gives a newly listed sleeping thread its stop). */
+void bpf_threads__sync(struct bpf_state *st, const fs_settings *s);
+
+/* bpf_records.c: turns one record of the ring buffer into samples or a stop; ctx
+ * is the fs_agent whose backend_state st is (an fsbpf_record_fn). */
+void bpf_records__on_record(void *ctx, const struct fsbpf_sample *head,
+			    const struct fsbpf_frame *frames);
+
+/* Ends every stop still pending at time now: threads still off their CPU count
+ * until then. */
+void bpf_records__end_stops(fs_agent *a, struct bpf_state *st, uint64_t now);
+
+/* Schedules the first restart of the clocks (st->period_ns set), their jitter
+ * seeded by the time and pid. */
+void bpf_records__start_clocks(struct bpf_state *st, int pid);
+
+/* Restarts the clocks at a new jittered rate when it is time (now: CLOCK_MONOTONIC
+ * ns), on the sampler's jittered polls. */
+void bpf_records__tick_clocks(struct bpf_state *st, uint64_t now);
+
+#endif

@@ -1,0 +1,172 @@
+/* The bpf backend's records -> samples: on-CPU records become samples at once; an
+ * off-CPU record is a stop, weighed when its thread runs again; and the jittered
+ * restarts of the program's clocks. */
+#include <stdbool.h>
+
+#include "backends/bpf_internal.h"
+#include "filspy/log.h"
+#include "filspy/rng.h"
+#include "sampling/gilview.h"
+#include "sampling/threadnames.h"
+#include "sampling/threadstate.h"
+
+/* A thread woken to take the GIL runs a few microseconds before it has it; on a
+ * busy machine it may be preempted in between. Seen without the GIL this soon after
+ * such a wake-up, it still counts as waiting (the self backend reasons the same
+ * way, see threadstate.c). */
+#define WOKEN_WAITER_NS 1000000
+/* A clock that fires every P ns samples work that repeats every P ns (a 100 Hz
+ * loop, a 10 ms timer) at the same point of its cycle each time, and one function
+ * gets every sample. Restarted at random moments (the sampler's polls are
+ * jittered) at a rate drawn within +-RATE_SPREAD of the one asked (the mean rate
+ * stays the one asked), the clocks drift across any cycle. A restart drops the
+ * part of a period already run on each CPU: once every RESTART_PERIODS periods,
+ * about 1/(2 RESTART_PERIODS) of the samples. */
+#define RESTART_PERIODS 25
+#define RATE_SPREAD 0.25
+
+/* A record's frames, back to what the symbol cache expects, into frames/checks. */
+static int copy_frames(const struct bpf_state *st, const struct fsbpf_sample *head,
+		       const struct fsbpf_frame *in, py_frame_ref *frames, uint32_t *checks)
+{
+	int depth = head->depth < FSBPF_MAX_FRAMES ? head->depth : FSBPF_MAX_FRAMES;
+	for (int i = 0; i < depth; i++) {
+		uintptr_t code = (uintptr_t)in[i].code;
+		int32_t instr = (int32_t)in[i].instr;
+		frames[i].code = code;
+		/* an instruction pointer from 3.11, f_lasti before */
+		frames[i].instr = st->plan.instr_is_pointer
+			? code + (uintptr_t)st->plan.code_code_adaptive + (uintptr_t)((intptr_t)instr * 2)
+			: (uintptr_t)(intptr_t)instr;
+		checks[i] = in[i].check;
+	}
+	return depth;
+}
+
+/* Adds weight samples of thread tid in state to the profile and the GIL view. On
+ * a CPU a thread is in the CPU view; off it, only with FIL_PERF_SPY_IDLE. */
+static void add_samples(fs_agent *a, struct bpf_state *st, int tid, enum fs_thread_state state,
+			bool on_cpu, const py_frame_ref *frames, const uint32_t *checks, int depth,
+			bool truncated, uint64_t weight)
+{
+	const fs_settings *s = &a->settings;
+	bool view = gilview__on();
+	/* names only when something matches or shows them: a miss reads /proc */
+	const char *name = s->blocklist[0] || view ? threadnames__of(tid) : "";
+	if (s->blocklist[0] && settings__matches_globs(s->blocklist, name)) {
+		st->filtered += weight;
+		return;
+	}
+	bool to_main = (on_cpu || s->idle) &&
+		       (!s->gil || !st->plan.gil_locked || state == TS_HOLDING);
+	if (!to_main)
+		st->filtered += weight;
+	if (view)
+		gilview__add(a, &st->stacks, to_main, state, tid, name, frames, checks, depth,
+			     truncated, weight);
+	else if (to_main)
+		stacks__add_both(a, &st->stacks, true, NULL, 0, NULL, tid, frames, checks, depth,
+				 truncated, weight);
+}
+
+/* A record's state: on a CPU (or preempted) with or without the GIL, or why it
+ * left its CPU. e: the thread's off-CPU entry, if any. */
+static enum fs_thread_state state_of(const struct fsbpf_sample *head, const offcpu_stop *e)
+{
+	unsigned flags = head->flags;
+	if (flags & FSBPF_GIL_HELD)
+		return TS_HOLDING;  /* running, or blocked in a call that kept the GIL */
+	if (flags & FSBPF_GIL_WAIT)
+		return TS_WAITING;
+	if (flags & FSBPF_BLOCKED)
+		return TS_IDLE;
+	if (e && e->woke_from_gil && head->time - e->woke_from_gil < WOKEN_WAITER_NS)
+		return TS_WAITING;
+	return TS_RUNNING;      /* C code that released the GIL */
+}
+
+/* The thread of stop e runs again at time now: its stack gets the samples that
+ * the time off the CPU stands for. */
+static void account_stop(fs_agent *a, struct bpf_state *st, offcpu_stop *e, uint64_t now)
+{
+	e->pending = false;
+	e->woke_from_gil = e->state == TS_WAITING ? now : 0;
+	if (now <= e->since)
+		return;
+	uint64_t n = offcpu__samples(st->off_cpu, now - e->since, st->period_ns);
+	if (!n)
+		return;
+	st->off_cpu_samples += n;
+	add_samples(a, st, e->tid, e->state, false, e->frames, e->checks, e->depth, e->truncated, n);
+}
+
+void bpf_records__on_record(void *ctx, const struct fsbpf_sample *head,
+			    const struct fsbpf_frame *frames)
+{
+	fs_agent *a = ctx;
+	struct bpf_state *st = a->backend_state;
+	int tid = (int)head->tid;
+	offcpu_stop *e = st->off_cpu ? offcpu__find(st->off_cpu, tid) : NULL;
+
+	st->records++;
+	if (head->flags & FSBPF_ON_CPU) {
+		if (e && e->pending)
+			account_stop(a, st, e, head->time);
+		return;
+	}
+	/* a stop still pending here had no ON_CPU record: the thread ran again
+	 * before this record, so the stop ends by its time at the latest (a period
+	 * too long at most: it ran less than one when no sample landed). That is
+	 * always so for a stop read from user space: the program tells a thread
+	 * coming back to a CPU by what it learnt when the thread last left one
+	 * (bpf/pystacks.bpf.c), and that thread has not left one since it was
+	 * mapped. */
+	if (e && e->pending) {
+		account_stop(a, st, e, head->time);
+		if (!e->guessed)
+			st->unmatched++;
+	}
+	if (head->flags & FSBPF_OFF_CPU) {
+		e = st->off_cpu ? offcpu__prepare(st->off_cpu, tid, head->depth) : NULL;
+		if (!e)
+			return;
+		e->depth = copy_frames(st, head, frames, e->frames, e->checks);
+		e->truncated = head->flags & FSBPF_TRUNCATED;
+		e->state = state_of(head, e);
+		e->since = head->time;
+		e->pending = true;
+		e->guessed = false;
+		return;
+	}
+	int depth = copy_frames(st, head, frames, st->frames, st->checks);
+	enum fs_thread_state state = state_of(head, e);
+	add_samples(a, st, tid, state, true, st->frames, st->checks, depth,
+		    head->flags & FSBPF_TRUNCATED, 1);
+}
+
+void bpf_records__end_stops(fs_agent *a, struct bpf_state *st, uint64_t now)
+{
+	if (!st->off_cpu)
+		return;
+	int cursor = 0;
+	for (offcpu_stop *e; (e = offcpu__each(st->off_cpu, &cursor));)
+		if (e->pending)
+			account_stop(a, st, e, now);
+}
+
+void bpf_records__start_clocks(struct bpf_state *st, int pid)
+{
+	st->random = rng__seed((uint64_t)clock__now_ns() ^ ((uint64_t)pid << 32));
+	st->next_restart = now_ns() + RESTART_PERIODS * st->period_ns;
+}
+
+void bpf_records__tick_clocks(struct bpf_state *st, uint64_t now)
+{
+	if (now < st->next_restart)
+		return;
+	double spread = (rng__unit(&st->random) * 2.0 - 1.0) * RATE_SPREAD;
+	uint64_t period = (uint64_t)((double)st->period_ns / (1.0 + spread));
+	if (st->api->set_period(st->session, period) < 0)
+		fs_debug("bpf backend: the clocks' period cannot be changed");
+	st->next_restart = now + RESTART_PERIODS * st->period_ns;
+}
