@@ -15,17 +15,21 @@
 #include "sampling/procthreads.h"
 
 #define MAX_THREADS 1024
-/* A walk is torn when the chain changes under it: on <= 3.10 a frame that stopped
- * running, on 3.11/3.12 a _PyCFrame published before its frame. A thread that
- * switches frames every few microseconds (asyncio, tight calls) tears several
- * reads in a row; 3 retries dropped up to half of such a program's samples. */
-#define WALK_ATTEMPTS 16
+/* A walk is torn when the chain changes under it: pyframes__sample checks that the
+ * thread had the stack it read, walks again in fresh copies a few times itself, and
+ * starts over from the thread state here. On 3.11+ nearly every sample settles in
+ * the first call (bench/consistent.py); on 3.6-3.10, where each frame is a read of
+ * its own, a program that changes its chain every few microseconds outruns the
+ * reads, and more attempts only cost CPU. */
+#define WALK_ATTEMPTS 4
 
 struct self_state {
 	py_runtime rt;
 	py_thread threads[MAX_THREADS];
 	py_frame_ref frames[STACKS_MAX_DEPTH];
 	stack_builder stacks;
+	py_walk *walk;
+	uint64_t walks, retried; /* thread samples walked; walks started again after a tear */
 	uint64_t torn;        /* thread samples dropped because their chain kept changing */
 };
 
@@ -43,7 +47,10 @@ static int self_start(fs_agent *a, const char **why)
 	}
 	st->rt = a->rt;
 	st->stacks.cache = symcache__new(&st->rt);
-	if (!st->stacks.cache) {
+	st->walk = pyframes__new_walk(&st->rt, STACKS_MAX_DEPTH);
+	if (!st->stacks.cache || !st->walk) {
+		symcache__free(st->stacks.cache);
+		pyframes__free_walk(st->walk);
 		free(st);
 		*why = "out of memory";
 		return -ENOMEM;
@@ -55,6 +62,7 @@ static int self_start(fs_agent *a, const char **why)
 	threadnames__forget(); /* in a forked child: the parent's threads */
 	if (gilview__start(a) < 0) {
 		symcache__free(st->stacks.cache);
+		pyframes__free_walk(st->walk);
 		free(st);
 		*why = "out of memory";
 		return -ENOMEM;
@@ -71,12 +79,11 @@ static void sample_thread(fs_agent *a, struct self_state *st, const py_thread *t
 	bool truncated;
 	int depth = -EAGAIN;
 	/* a torn chain is read again from the thread's current top frame */
+	st->walks++;
 	for (int attempt = 0; attempt < WALK_ATTEMPTS && depth == -EAGAIN; attempt++) {
-		uintptr_t must_reach = t->must_reach;
-		uintptr_t top = attempt ? pythreads__top_frame(&st->rt, t->tstate, &must_reach)
-					: t->top_frame;
-		depth = top ? pyframes__walk(&st->rt, top, must_reach, st->frames, STACKS_MAX_DEPTH,
-					     &truncated) : 0;
+		st->retried += attempt == 1;
+		depth = pyframes__sample(&st->rt, st->walk, t->tstate, st->frames, STACKS_MAX_DEPTH,
+					 &truncated);
 	}
 	if (depth == -EAGAIN)
 		st->torn++;
@@ -136,9 +143,12 @@ static void self_stop(fs_agent *a)
 	struct self_state *st = a->backend_state;
 	if (!st)
 		return;
-	fs_debug("self backend: %llu thread samples dropped as torn, %u code objects cached",
-		 (unsigned long long)st->torn, symcache__size(st->stacks.cache));
+	fs_debug("self backend: %llu thread samples, %llu walked again after a tear, %llu "
+		 "dropped as torn, %u code objects cached", (unsigned long long)st->walks,
+		 (unsigned long long)st->retried, (unsigned long long)st->torn,
+		 symcache__size(st->stacks.cache));
 	symcache__free(st->stacks.cache);
+	pyframes__free_walk(st->walk);
 	free(st);
 	a->backend_state = NULL;
 }

@@ -1,5 +1,6 @@
 /* One thread's walked frames -> a profile stack, or lines of a dump; and what the
  * backends that walk frames themselves warn about at start. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,7 +106,8 @@ void stacks__dump(fs_agent *a, const py_runtime *rt, stack_builder *b, FILE *f)
 {
 	py_thread *threads = calloc(DUMP_MAX_THREADS, sizeof(*threads));
 	py_frame_ref *frames = calloc(STACKS_MAX_DEPTH, sizeof(*frames));
-	if (!threads || !frames) {
+	py_walk *walk = pyframes__new_walk(rt, STACKS_MAX_DEPTH);
+	if (!threads || !frames || !walk) {
 		fprintf(f, "error: out of memory\n");
 		goto out;
 	}
@@ -115,8 +117,12 @@ void stacks__dump(fs_agent *a, const py_runtime *rt, stack_builder *b, FILE *f)
 	for (int i = 0; i < n; i++) {
 		const py_thread *t = &threads[i];
 		bool truncated = false;
-		int depth = t->top_frame ? pyframes__walk(rt, t->top_frame, t->must_reach, frames,
-							   STACKS_MAX_DEPTH, &truncated) : 0;
+		/* a running thread's stack, as it really was (see pyframes__sample) */
+		int depth = -EAGAIN;
+		for (int attempt = 0; t->top_frame && walk && attempt < 4 && depth == -EAGAIN; attempt++)
+			depth = pyframes__sample(rt, walk, t->tstate, frames, STACKS_MAX_DEPTH, &truncated);
+		if (!t->top_frame)
+			depth = 0;
 		fprintf(f, "\nThread %d (%s): \"%s\"\n", t->tid,
 			procthreads__running(t->tid) ? "running" : "idle", procthreads__name(t->tid));
 		if (depth < 0)
@@ -125,6 +131,7 @@ void stacks__dump(fs_agent *a, const py_runtime *rt, stack_builder *b, FILE *f)
 			print_frames(f, b, frames, depth, truncated);
 	}
 out:
+	pyframes__free_walk(walk);
 	free(threads);
 	free(frames);
 }

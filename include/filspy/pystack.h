@@ -37,6 +37,21 @@ uintptr_t pythreads__top_frame(const py_runtime *rt, uintptr_t tstate, uintptr_t
 int pyframes__walk(const py_runtime *rt, uintptr_t frame, uintptr_t must_reach,
 		   py_frame_ref *out, int max, bool *truncated);
 
+/* What pyframes__sample needs for one walk of up to max frames (a few hundred KiB
+ * for the deepest stacks; allocated once per backend). */
+typedef struct py_walk py_walk;
+py_walk *pyframes__new_walk(const py_runtime *rt, int max);
+void pyframes__free_walk(py_walk *w);
+
+/* The frames of the thread whose state is at tstate, innermost first, as the thread
+ * really had them at one moment although it may run while they are read: the walk
+ * starts from its current top frame and is checked by re-reading, in one copy,
+ * every frame it passed and the top (see pyframes.c). Returns the count (0: no
+ * Python running), or -EAGAIN when the stack changed under the reading: the caller
+ * may try again. */
+int pyframes__sample(const py_runtime *rt, py_walk *w, uintptr_t tstate, py_frame_ref *out,
+		     int max, bool *truncated);
+
 /* Reads a str object as UTF-8 into out (always terminated, cut at size-1 bytes).
  * Returns the byte length, or -errno when it is not a readable compact string. */
 int pystring__read(const py_runtime *rt, uintptr_t str, char *out, size_t size);

@@ -10,7 +10,7 @@ from conftest import (PROGRAMS, ROOT, assert_shares_match, backend_params, frame
                       interpreter_params, parse_folded)
 
 
-def tested_minors():
+def minors_in_the_offsets_table():
     """The 3.x minors filspy is tested on: the rows of its generated offsets table,
     the same list pyversions__list() (agent/cpython/versions.c) gives the agent and
     `filspy doctor`."""
@@ -21,7 +21,7 @@ def tested_minors():
     return minors
 
 
-ALL = interpreter_params(tested_minors())
+ALL = interpreter_params(minors_in_the_offsets_table())
 BACKENDS = backend_params()
 
 
