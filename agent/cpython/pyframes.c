@@ -37,6 +37,7 @@ struct py_walk {
 	size_t len;           /* bytes read of each frame */
 	bool blocks;          /* frames sit in data-stack chunks (3.11+) */
 	uintptr_t *addr;      /* the frames the last walk passed, innermost first */
+	int *range_of;        /* the range of the snapshot each of them was read from */
 	struct snap *cur, *next;
 	memread_req *reqs;
 };
@@ -54,12 +55,23 @@ static uintptr_t word_at(const unsigned char *buf, int32_t off)
 	return v;
 }
 
-static const unsigned char *in_snap(const struct snap *sn, uintptr_t frame, size_t len)
+static bool in_range(const struct range *r, uintptr_t frame, size_t len)
 {
-	for (int i = sn->n - 1; i >= 0; i--)
-		if (frame >= sn->r[i].lo && frame + len <= sn->r[i].hi)
-			return sn->r[i].copy + (frame - sn->r[i].lo);
-	return NULL;
+	return frame >= r->lo && frame + len <= r->hi;
+}
+
+/* The range of sn that holds [frame, frame + len), or -1. hint first (where the
+ * frame was in the last walk, or the caller's range), then the newest ranges: a
+ * walk meets its frames in the order it read them, so a deep stack costs no
+ * search per frame. */
+static int find_range(const struct snap *sn, uintptr_t frame, size_t len, int hint)
+{
+	if (hint >= 0 && hint < sn->n && in_range(&sn->r[hint], frame, len))
+		return hint;
+	for (int i = sn->n - 1, tries = 0; i >= 0 && tries < 8; i--, tries++)
+		if (in_range(&sn->r[i], frame, len))
+			return i;
+	return -1;
 }
 
 /* Adds [lo, hi) to sn, read now, as one range; on 3.11+ from a block below it too,
@@ -94,17 +106,27 @@ static const unsigned char *read_into(struct py_walk *w, struct snap *sn, uintpt
 	lo = reqs[got - 1].addr;
 	sn->r[sn->n++] = (struct range){ lo, hi, copy + (lo - planned) };
 	sn->used += hi - planned;
-	return in_snap(sn, frame, len);
+	return sn->r[sn->n - 1].copy + (frame - lo);
 }
 
-static int fetch(struct py_walk *w, uintptr_t frame, unsigned char *dst)
+static const unsigned char *range_bytes(const struct snap *sn, int i, uintptr_t frame)
 {
-	const unsigned char *have = in_snap(w->cur, frame, w->len);
-	if (!have)
-		have = read_into(w, w->cur, frame);
-	if (!have)
-		return w->cur->full ? -ENOSPC : -EFAULT;
-	memcpy(dst, have, w->len);
+	return sn->r[i].copy + (frame - sn->r[i].lo);
+}
+
+/* Frame k of this walk: from the snapshot when it holds it, else read now. */
+static int fetch(struct py_walk *w, int k, uintptr_t frame, unsigned char *dst, int *last)
+{
+	struct snap *sn = w->cur;
+	int i = find_range(sn, frame, w->len, k < w->max && w->range_of[k] >= 0 &&
+			   w->addr[k] == frame ? w->range_of[k] : *last);
+	if (i < 0) {
+		if (!read_into(w, sn, frame))
+			return sn->full ? -ENOSPC : -EFAULT;
+		i = sn->n - 1;
+	}
+	memcpy(dst, range_bytes(sn, i, frame), w->len);
+	w->range_of[k] = *last = i;
 	return 0;
 }
 
@@ -116,7 +138,7 @@ static int walk(const py_runtime *rt, uintptr_t frame, uintptr_t must_reach, py_
 	const py_offsets *o = rt->off;
 	unsigned char local[FRAME_BUF];
 	size_t len = frame_len(rt);
-	int n = 0, k = 0;
+	int n = 0, k = 0, last = -1;
 
 	*truncated = false;
 	/* each step is one copy; a cycle in a torn chain ends at max */
@@ -126,7 +148,7 @@ static int walk(const py_runtime *rt, uintptr_t frame, uintptr_t must_reach, py_
 			break;
 		}
 		unsigned char *buf = local;
-		int err = w ? fetch(w, frame, buf) : memread__read(buf, frame, len);
+		int err = w ? fetch(w, k, frame, buf, &last) : memread__read(buf, frame, len);
 		if (err == -ENOSPC)
 			*truncated = true; /* deeper than the copies hold: kept as cut */
 		if (err < 0)
@@ -202,10 +224,11 @@ py_walk *pyframes__new_walk(const py_runtime *rt, int max)
 	w->len = frame_len(rt);
 	w->blocks = rt->instr_is_pointer;
 	w->addr = calloc((size_t)max, sizeof(*w->addr));
+	w->range_of = calloc((size_t)max, sizeof(*w->range_of));
 	w->cur = new_snap();
 	w->next = new_snap();
 	w->reqs = calloc(MAX_RANGES + 2, sizeof(*w->reqs));
-	if (!w->addr || !w->cur || !w->next || !w->reqs) {
+	if (!w->addr || !w->range_of || !w->cur || !w->next || !w->reqs) {
 		pyframes__free_walk(w);
 		return NULL;
 	}
@@ -217,6 +240,7 @@ void pyframes__free_walk(py_walk *w)
 	if (!w)
 		return;
 	free(w->addr);
+	free(w->range_of);
 	free_snap(w->cur);
 	free_snap(w->next);
 	free(w->reqs);
@@ -318,8 +342,8 @@ int pyframes__sample(const py_runtime *rt, py_walk *w, uintptr_t tstate, py_fram
 			return -EAGAIN; /* a new _PyCFrame: start over from it */
 		bool same = n > 0 && top_again == top;
 		for (int i = 0; same && i < k; i++)
-			same = same_frame(rt, in_snap(cur, w->addr[i], w->len),
-					  in_snap(again, w->addr[i], w->len), i == 0);
+			same = same_frame(rt, range_bytes(cur, w->range_of[i], w->addr[i]),
+					  range_bytes(again, w->range_of[i], w->addr[i]), i == 0);
 		if (same)
 			return n;
 		if (!top_again)
