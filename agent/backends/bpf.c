@@ -23,6 +23,8 @@
 #define LIBRARY "libfilspy-bpf.so"
 #define SYNC_SHARE 20
 #define SYNC_MAX_NS 200000000ULL
+#define SETTLE_NS 500000000ULL   /* syncs go on this long after the list changed */
+#define RESYNC_NS 2000000000ULL  /* and happen at least this often */
 
 /* The library sits next to the preload (build/ or $PREFIX/lib). */
 static void *open_library(char *why, size_t size)
@@ -108,12 +110,32 @@ static int bpf_start(fs_agent *a, const char **why)
 	return 0;
 }
 
+/* Whether the thread list must be read again: it changed (a thread state came, or
+ * the newest left), it changed lately (a new thread's tid is written by the thread
+ * itself once it runs), or RESYNC_NS passed (other departures). Otherwise idle
+ * threads would cost a read or two each, every sync. */
+static bool sync_due(struct bpf_state *st, uint64_t now)
+{
+	uintptr_t mark = pythreads__list_mark(&st->rt);
+	if (!mark || mark != st->list_mark) {
+		st->list_mark = mark;
+		st->list_changed_at = now;
+		st->synced_at = now;
+		return true;
+	}
+	if (now - st->list_changed_at < SETTLE_NS || now - st->synced_at >= RESYNC_NS) {
+		st->synced_at = now;
+		return true;
+	}
+	return false;
+}
+
 static void bpf_poll(fs_agent *a)
 {
 	struct bpf_state *st = a->backend_state;
 	uint64_t start = now_ns();
 	bpf_records__tick_clocks(st, start);
-	if (start >= st->next_sync) {
+	if (start >= st->next_sync && sync_due(st, start)) {
 		bpf_threads__sync(st, &a->settings);
 		/* reading the list costs a few reads per thread: with hundreds of threads
 		 * it is read less often, for about 1/SYNC_SHARE of the sampler's time,

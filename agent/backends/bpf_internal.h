@@ -29,6 +29,8 @@ struct bpf_state {
 	int n_mapped, current;
 	int by_tid[MAX_THREADS];   /* indices into listed, sorted by tid */
 	uint64_t next_sync;        /* CLOCK_MONOTONIC ns */
+	uintptr_t list_mark;       /* pythreads__list_mark at the last look */
+	uint64_t list_changed_at, synced_at;
 	uint64_t next_restart;     /* of the clocks, CLOCK_MONOTONIC ns */
 	uint64_t random;           /* xorshift64 state */
 	py_frame_ref frames[FSBPF_MAX_FRAMES];

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 
 #include "backends/bpf_internal.h"
+#include "sampling/procthreads.h"
 #include "filspy/log.h"
 #include "filspy/rng.h"
 #include "sampling/gilview.h"
@@ -149,8 +150,10 @@ void bpf_records__end_stops(fs_agent *a, struct bpf_state *st, uint64_t now)
 	if (!st->off_cpu)
 		return;
 	int cursor = 0;
+	/* a thread that ended while off its CPU has no stop to count: it ended at an
+	 * unknown time, since its last record (the list is read seldom: bpf.c) */
 	for (offcpu_stop *e; (e = offcpu__each(st->off_cpu, &cursor));)
-		if (e->pending)
+		if (e->pending && procthreads__exists(e->tid))
 			account_stop(a, st, e, now);
 }
 

@@ -13,6 +13,9 @@
 #include "sampling/threadnames.h"
 #include "sampling/threadstate.h"
 #include "sampling/procthreads.h"
+#include "sampling/idlehold.h"
+#include "sampling/threadwatch.h"
+#include "filspy/clock.h"
 
 #define MAX_THREADS 1024
 /* A walk is torn when the chain changes under it: pyframes__sample checks that the
@@ -22,6 +25,8 @@
  * its own, a program that changes its chain every few microseconds outruns the
  * reads, and more attempts only cost CPU. */
 #define WALK_ATTEMPTS 4
+/* held samples of idle threads go into the profile at least this often */
+#define HELD_FLUSH_NS 1000000000LL
 
 struct self_state {
 	py_runtime rt;
@@ -29,6 +34,9 @@ struct self_state {
 	py_frame_ref frames[STACKS_MAX_DEPTH];
 	stack_builder stacks;
 	py_walk *walk;
+	threadwatch *watch;   /* which threads a round reads */
+	idlehold *held;       /* with IDLE, the last samples of the others */
+	int64_t flushed_at;
 	uint64_t walks, retried; /* thread samples walked; walks started again after a tear */
 	uint64_t torn;        /* thread samples dropped because their chain kept changing */
 };
@@ -48,9 +56,13 @@ static int self_start(fs_agent *a, const char **why)
 	st->rt = a->rt;
 	st->stacks.cache = symcache__new(&st->rt);
 	st->walk = pyframes__new_walk(&st->rt, STACKS_MAX_DEPTH);
-	if (!st->stacks.cache || !st->walk) {
+	st->watch = threadwatch__new();
+	st->held = idlehold__new();
+	if (!st->stacks.cache || !st->walk || !st->watch || !st->held) {
 		symcache__free(st->stacks.cache);
 		pyframes__free_walk(st->walk);
+		threadwatch__free(st->watch);
+		idlehold__free(st->held);
 		free(st);
 		*why = "out of memory";
 		return -ENOMEM;
@@ -63,6 +75,8 @@ static int self_start(fs_agent *a, const char **why)
 	if (gilview__start(a) < 0) {
 		symcache__free(st->stacks.cache);
 		pyframes__free_walk(st->walk);
+		threadwatch__free(st->watch);
+		idlehold__free(st->held);
 		free(st);
 		*why = "out of memory";
 		return -ENOMEM;
@@ -72,28 +86,56 @@ static int self_start(fs_agent *a, const char **why)
 }
 
 /* Walks thread t and adds the sample to a->profile (to_main) and to the GIL view
- * (state < TS_COUNT). */
-static void sample_thread(fs_agent *a, struct self_state *st, const py_thread *t, bool to_main,
-			  enum fs_thread_state state, const char *name)
+ * (state < TS_COUNT). Returns the depth (st->frames holds the frames), or <= 0. */
+static int sample_thread(fs_agent *a, struct self_state *st, const py_thread *t, bool to_main,
+			 enum fs_thread_state state, const char *name, bool *truncated)
 {
-	bool truncated;
 	int depth = -EAGAIN;
 	/* a torn chain is read again from the thread's current top frame */
 	st->walks++;
 	for (int attempt = 0; attempt < WALK_ATTEMPTS && depth == -EAGAIN; attempt++) {
 		st->retried += attempt == 1;
 		depth = pyframes__sample(&st->rt, st->walk, t->tstate, st->frames, STACKS_MAX_DEPTH,
-					 &truncated);
+					 truncated);
 	}
 	if (depth == -EAGAIN)
 		st->torn++;
 	if (depth <= 0)
-		return;
+		return depth;
 	if (state < TS_COUNT)
 		gilview__add(a, &st->stacks, to_main, state, t->tid, name, st->frames, NULL, depth,
-			     truncated, 1);
+			     *truncated, 1);
 	else
-		stacks__add(a, &st->stacks, t->tid, st->frames, NULL, depth, truncated);
+		stacks__add(a, &st->stacks, t->tid, st->frames, NULL, depth, *truncated);
+	return depth;
+}
+
+/* Which threads a round reads. Without the GIL view, only threads that used a CPU
+ * since they were last read can have a new stack: the watched ones, unless the
+ * process's CPU time says others ran too (threadwatch). With IDLE, the others'
+ * last samples count again (idlehold); without, they are not on a CPU. */
+static int threads_of_round(fs_agent *a, struct self_state *st, bool watching, bool *scan,
+			    int *settling)
+{
+	const fs_settings *s = &a->settings;
+	int n = watching ? threadwatch__quiet(st->watch, &st->rt, s->idle, st->threads,
+					       MAX_THREADS, settling) : -1;
+	*scan = n < 0;
+	if (*scan) {
+		idlehold__clear(st->held, a);
+		n = pythreads__list(&st->rt, st->threads, MAX_THREADS);
+		if (watching)
+			threadwatch__scan_begin(st->watch, &st->rt);
+		*settling = n;
+		return n;
+	}
+	idlehold__tick(st->held);
+	int64_t now = clock__now_ns();
+	if (now - st->flushed_at >= HELD_FLUSH_NS) {
+		idlehold__flush(st->held, a);
+		st->flushed_at = now;
+	}
+	return n;
 }
 
 static void self_sample(fs_agent *a)
@@ -102,8 +144,9 @@ static void self_sample(fs_agent *a)
 	const fs_settings *s = &a->settings;
 	if (pyruntime__finalizing(&st->rt))
 		return;
-	int n = pythreads__list(&st->rt, st->threads, MAX_THREADS);
-	bool view = gilview__on();
+	bool view = gilview__on(), watching = !view, scan;
+	int settling;
+	int n = threads_of_round(a, st, watching, &scan, &settling);
 	/* the full classification costs a second /proc read per thread: only when asked */
 	bool classify = view || (s->gil && pyruntime__knows_gil(&st->rt));
 	/* names only when something shows or matches them: reading them costs */
@@ -111,24 +154,34 @@ static void self_sample(fs_agent *a)
 	gil_info gil = { 0 };
 	for (int i = 0; i < n; i++) {
 		const py_thread *t = &st->threads[i];
-		if (!t->top_frame)
+		bool used = scan ? !watching || threadwatch__scanned(st->watch, t) : i < settling;
+		if (!used && !s->idle)
+			continue; /* no CPU since the last full round: not on one now */
+		/* a watched thread's top_frame is from its listing: the walk reads it anew */
+		if (scan && !t->top_frame)
 			continue;
 		const char *name = named ? threadnames__get(&st->rt, t) : "";
 		if (s->blocklist[0] && settings__matches_globs(s->blocklist, name))
 			continue;
 		enum fs_thread_state state = TS_COUNT;
-		bool running;
+		bool running = true;
 		if (classify) {
 			threadstate__gil(&st->rt, t->interp, &gil);
 			state = threadstate__classify(&st->rt, &gil, t, &running);
-		} else {
+		} else if (!s->idle) {
 			running = !t->tid || procthreads__running(t->tid);
 		}
 		bool keep = (s->idle || running) &&
 			    (!s->gil || !gil.knows_holder || state == TS_HOLDING);
-		if (keep || view)
-			sample_thread(a, st, t, keep, view ? state : TS_COUNT, name);
+		if (!keep && !view)
+			continue;
+		bool truncated = false;
+		int depth = sample_thread(a, st, t, keep, view ? state : TS_COUNT, name, &truncated);
+		if (depth > 0 && !used && keep && !view)
+			idlehold__keep(st->held, t->tid, &st->stacks);
 	}
+	if (scan && watching)
+		threadwatch__scan_end(st->watch);
 }
 
 static void self_dump(fs_agent *a, FILE *f)
@@ -143,12 +196,19 @@ static void self_stop(fs_agent *a)
 	struct self_state *st = a->backend_state;
 	if (!st)
 		return;
+	idlehold__clear(st->held, a); /* the idle threads' last counts */
+	uint64_t scans, quiet;
+	threadwatch__counts(st->watch, &scans, &quiet);
 	fs_debug("self backend: %llu thread samples, %llu walked again after a tear, %llu "
-		 "dropped as torn, %u code objects cached", (unsigned long long)st->walks,
+		 "dropped as torn, %u code objects cached; %llu rounds listed every thread, "
+		 "%llu only those using a CPU", (unsigned long long)st->walks,
 		 (unsigned long long)st->retried, (unsigned long long)st->torn,
-		 symcache__size(st->stacks.cache));
+		 symcache__size(st->stacks.cache), (unsigned long long)scans,
+		 (unsigned long long)quiet);
 	symcache__free(st->stacks.cache);
 	pyframes__free_walk(st->walk);
+	threadwatch__free(st->watch);
+	idlehold__free(st->held);
 	free(st);
 	a->backend_state = NULL;
 }

@@ -76,6 +76,21 @@ uintptr_t pythreads__top_frame(const py_runtime *rt, uintptr_t tstate, uintptr_t
 	return memread__read(ts, tstate, len) < 0 ? 0 : top_frame_of(rt, ts, must_reach);
 }
 
+uintptr_t pythreads__list_mark(const py_runtime *rt)
+{
+	const py_offsets *o = rt->off;
+	uintptr_t interp = pyruntime__interpreters_head(rt), mark = 0;
+	for (int i = 0; interp && i < MAX_INTERPRETERS; i++) {
+		uintptr_t head = 0;
+		if (memread__word(interp + o->interp_threads_head, &head) < 0)
+			return 0;
+		mark = (mark ^ interp ^ (head << 1)) * 0x9e3779b97f4a7c15ull;
+		if (memread__word(interp + o->interp_next, &interp) < 0)
+			return 0;
+	}
+	return mark | 1;
+}
+
 int pythreads__list(const py_runtime *rt, py_thread *out, int max)
 {
 	const py_offsets *o = rt->off;

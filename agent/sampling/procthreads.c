@@ -15,6 +15,7 @@ struct tracked {
 	int tid;
 	int stat_fd;
 	int syscall_fd;  /* -1 until procthreads__syscall asks */
+	int schedstat_fd; /* -1 until procthreads__cpu_ns asks */
 	char name[20];
 };
 
@@ -41,6 +42,7 @@ static struct tracked *track(int tid)
 	t->tid = tid;
 	t->stat_fd = fd;
 	t->syscall_fd = -1;
+	t->schedstat_fd = -1;
 	t->name[0] = 0;
 	snprintf(path, sizeof(path), "/proc/self/task/%d/comm", tid);
 	int comm = open(path, O_RDONLY | O_CLOEXEC);
@@ -55,11 +57,18 @@ static struct tracked *track(int tid)
 	return t;
 }
 
-static void untrack(struct tracked *t)
+static void close_files(struct tracked *t)
 {
 	close(t->stat_fd);
 	if (t->syscall_fd >= 0)
 		close(t->syscall_fd);
+	if (t->schedstat_fd >= 0)
+		close(t->schedstat_fd);
+}
+
+static void untrack(struct tracked *t)
+{
+	close_files(t);
 	*t = tracked[--n_tracked];
 }
 
@@ -115,6 +124,32 @@ int procthreads__syscall(int tid, long *nr, unsigned long *arg1)
 	return end != buf ? 0 : -1;
 }
 
+/* /proc/TID/schedstat's first field: the scheduler's sum_exec_runtime, which it
+ * brings up to date when the thread leaves its CPU and at each tick, the same
+ * figure CLOCK_PROCESS_CPUTIME_ID adds up over the threads. */
+int procthreads__cpu_ns(int tid, uint64_t *ns)
+{
+	struct tracked *t = track(tid);
+	if (!t)
+		return -1;
+	if (t->schedstat_fd < 0) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", tid);
+		if ((t->schedstat_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			return -1;
+	}
+	char buf[96];
+	ssize_t n = pread(t->schedstat_fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0) {
+		untrack(t);
+		return -1;
+	}
+	buf[n] = 0;
+	char *end;
+	*ns = strtoull(buf, &end, 10);
+	return end != buf ? 0 : -1;
+}
+
 const char *procthreads__name(int tid)
 {
 	struct tracked *t = track(tid);
@@ -123,10 +158,7 @@ const char *procthreads__name(int tid)
 
 void procthreads__forget(void)
 {
-	for (int i = 0; i < n_tracked; i++) {
-		close(tracked[i].stat_fd);
-		if (tracked[i].syscall_fd >= 0)
-			close(tracked[i].syscall_fd);
-	}
+	for (int i = 0; i < n_tracked; i++)
+		close_files(&tracked[i]);
 	n_tracked = 0;
 }

@@ -58,8 +58,16 @@ static void emit(fs_profile *p, stack_builder *b, uint64_t root_key, const char 
 		if (id != UINT32_MAX)
 			b->ids[k++] = id;
 	}
+	b->n_ids = k > first_python ? k : 0;
 	if (k > first_python)
 		profile__add_stack(p, b->ids, k, weight);
+}
+
+void stacks__add_again(fs_agent *a, int tid, const fs_frame_id *ids, size_t n, uint64_t weight)
+{
+	(void)tid;
+	if (n)
+		profile__add_stack(a->profile, ids, n, weight);
 }
 
 void stacks__add(fs_agent *a, stack_builder *b, int tid, const py_frame_ref *frames,

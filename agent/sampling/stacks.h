@@ -19,6 +19,7 @@ typedef struct stack_builder {
 	symcache *cache;
 	const sym_entry *entries[STACKS_MAX_DEPTH];
 	fs_frame_id ids[STACKS_MAX_DEPTH + 3];
+	size_t n_ids;    /* of the last stack added: ids[0..n_ids), root first */
 	uint64_t stale;  /* frames dropped: their code object changed since the sample */
 } stack_builder;
 
@@ -30,6 +31,10 @@ typedef struct stack_builder {
  * matches: the code object was freed and its address reused since. */
 void stacks__add(fs_agent *a, stack_builder *b, int tid, const py_frame_ref *frames,
 		 const uint32_t *checks, int depth, bool truncated);
+
+/* Counts weight samples more of a stack added before (ids as stack_builder's after
+ * that stacks__add) for thread tid, without resolving its frames again. */
+void stacks__add_again(fs_agent *a, int tid, const fs_frame_id *ids, size_t n, uint64_t weight);
 
 /* The same sample, resolved once, into a->profile (when to_main, as stacks__add
  * does) and into second (when not NULL) as ROOT;thread (TID): NAME;frames, ROOT

@@ -25,6 +25,12 @@ typedef struct py_frame_ref {
  * that cannot be read to its end yields the threads read so far. */
 int pythreads__list(const py_runtime *rt, py_thread *out, int max);
 
+/* A word that changes when a thread state is added to any interpreter (the list
+ * grows at its head) or the first one leaves, or an interpreter comes or goes; 0
+ * when it cannot be read. Other departures leave it as it was. Costs two reads per
+ * interpreter where pythreads__list costs one or two per thread. */
+uintptr_t pythreads__list_mark(const py_runtime *rt);
+
 /* Re-reads the innermost frame of one thread state (0 when unreadable or none) and
  * the frame its chain must pass through (see py_thread.must_reach). */
 uintptr_t pythreads__top_frame(const py_runtime *rt, uintptr_t tstate, uintptr_t *must_reach);
