@@ -1,5 +1,6 @@
-/* The entry point `filspy attach` calls after loading the agent into a running
- * process: settings come as text, never through the process's environment. */
+/* The entry points for an agent loaded into a running interpreter: `filspy attach`
+ * (injected) and the wheel's .pth (the interpreter itself, as it starts). Settings
+ * come as text, never through the process's environment. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,11 +28,7 @@ static int read_cmdline(char *buf, size_t size, char **argv, int max)
 	return argc;
 }
 
-/* settings: "NAME=VALUE\n" lines, the same names as the environment. Returns 0 when
- * sampling started, -1 otherwise (already profiling, not a Python process, bad
- * directory). Called on one of the program's threads by the injector: it only
- * starts the sampler thread and returns. */
-EXPORT int filspy_attach(const char *settings)
+static int begin(const char *settings, bool attached)
 {
 	if (__atomic_load_n(&agent.state, __ATOMIC_SEQ_CST) != FS_STATE_OFF ||
 	    !pyruntime__present())
@@ -39,7 +36,7 @@ EXPORT int filspy_attach(const char *settings)
 	static char text[8192];
 	char *lines[MAX_LINES + 1];
 	int n = 0;
-	snprintf(text, sizeof(text), "%s", settings);
+	snprintf(text, sizeof(text), "%s", settings ? settings : "");
 	for (char *save = NULL, *l = strtok_r(text, "\n", &save); l && n < MAX_LINES;
 	     l = strtok_r(NULL, "\n", &save))
 		lines[n++] = l;
@@ -47,5 +44,26 @@ EXPORT int filspy_attach(const char *settings)
 	static char cmdline[4096];
 	char *argv[64];
 	int argc = read_cmdline(cmdline, sizeof(cmdline), argv, 64);
-	return agent__begin(argc, argv, lines, true);
+	return agent__begin(argc, argv, lines, attached);
+}
+
+/* settings: "NAME=VALUE\n" lines, the same names as the environment. Returns 0 when
+ * sampling started, -1 otherwise (already profiling, not a Python process, bad
+ * directory). Called on one of the program's threads by the injector: it only
+ * starts the sampler thread and returns. */
+EXPORT int filspy_attach(const char *settings)
+{
+	return begin(settings, true);
+}
+
+/* For a Python process that loads the agent into itself as it starts (the wheel's
+ * .pth, filspy/_activate.py), on its main thread: the same settings text, read by
+ * the preload's rules instead of attach's. FIL_PERF_SPY_ENABLED must be true,
+ * FIL_PERF_SPY_PROCESS applies, and the process marks its activation in
+ * FILSPY_ACTIVATION (setenv: no other thread runs yet), so that a child profiled
+ * the same way is labelled LABEL-PID as under LD_PRELOAD. Returns as filspy_attach:
+ * -1 also when this copy of the agent, or the environment, says not to profile. */
+EXPORT int filspy_start(const char *settings)
+{
+	return begin(settings, false);
 }
