@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -11,6 +12,7 @@
 
 #define EXPORT __attribute__((visibility("default")))
 #define MAX_LINES 64
+#define WAIT_FOR_SAMPLER_POLLS 1000 /* of 0.1 ms: 100 ms at most */
 
 /* The command line from /proc: argv is gone by the time we are loaded. */
 static int read_cmdline(char *buf, size_t size, char **argv, int max)
@@ -65,5 +67,17 @@ EXPORT int filspy_attach(const char *settings)
  * -1 also when this copy of the agent, or the environment, says not to profile. */
 EXPORT int filspy_start(const char *settings)
 {
-	return begin(settings, false);
+	int r = begin(settings, false);
+	/* Until the sampler has seen the interpreter, an early exit (python -c pass:
+	 * a few ms after us, Py_Finalize clears the runtime's initialized flag) makes
+	 * it think the program ran no Python, and no profile is written; preloaded, it
+	 * had all of Py_Initialize to get there. A thread's start: well under 1 ms. */
+	struct timespec pause = { 0, 100000 };
+	for (int i = 0; r == 0 && i < WAIT_FOR_SAMPLER_POLLS; i++) {
+		if (__atomic_load_n(&agent.python_seen, __ATOMIC_SEQ_CST) ||
+		    __atomic_load_n(&agent.state, __ATOMIC_SEQ_CST) != FS_STATE_RUNNING)
+			break;
+		nanosleep(&pause, NULL);
+	}
+	return r;
 }

@@ -172,6 +172,7 @@ void *sampler__main(void *arg)
 		finish(a);
 		return NULL;
 	}
+	__atomic_store_n(&a->python_seen, true, __ATOMIC_SEQ_CST);
 	/* before the backend starts: py-spy samples from its spawn on, while the agent
 	 * still watches it for an early death (EARLY_DEATH_MS) */
 	clock_gettime(CLOCK_MONOTONIC, &a->started);

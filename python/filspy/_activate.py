@@ -1,0 +1,77 @@
+"""Profiling switched on by the environment alone: filspy-activate.pth imports this
+module while the interpreter starts, only when FIL_PERF_SPY_ENABLED or
+FIL_PERF_ENABLE_PYSPY is set (any case, as the agent reads names), and main() loads
+the agent into this interpreter and calls its filspy_start with the FIL_PERF_*
+variables as "NAME=VALUE" lines: the agent itself then decides by the same rules as
+under LD_PRELOAD (the bool's spelling, FIL_PERF_SPY_PROCESS, labels of children)."""
+import os
+import sys
+
+# core/settings.c's parse_bool: "no" spellings need nothing loaded; anything else
+# goes to the agent, which starts or says in one line why the value is wrong
+_NO = ("0", "false", "no", "off", "f", "n")
+_SWITCHES = ("FIL_PERF_SPY_ENABLED", "FIL_PERF_ENABLE_PYSPY")
+
+
+def _wanted(environ):
+    # the agent reads the environment front to back and the last switch wins
+    value = None
+    for name, v in environ.items():
+        if name.upper() in _SWITCHES:
+            value = v
+    return value is not None and value.strip().lower() not in _NO
+
+
+def _settings_text(environ):
+    return "".join("%s=%s\n" % (k, v) for k, v in environ.items()
+                   if k.upper().startswith("FIL_PERF_") and "\n" not in k + v)
+
+
+def _keep_profile_at_os_exit(lib):
+    """os._exit skips atexit; under LD_PRELOAD the agent's _exit interposer writes the
+    profile (multiprocessing's forked workers leave that way). A dlopened agent
+    interposes nothing, so os._exit goes through that same exported _exit."""
+    import ctypes
+    agent_exit = lib._exit
+    agent_exit.argtypes = [ctypes.c_int]
+    real_exit = os._exit
+
+    def _exit(status):
+        if isinstance(status, int) and -2 ** 31 <= status < 2 ** 31:
+            agent_exit(status)
+        real_exit(status)
+    _exit.__doc__ = real_exit.__doc__
+    os._exit = _exit
+
+
+def _start():
+    import ctypes
+    from filspy import preload_path
+    # an agent already in the process (LD_PRELOAD, `filspy run`, /etc/ld.so.preload)
+    # has decided for it: never a second one
+    if hasattr(ctypes.CDLL(None), "filspy_start") or hasattr(ctypes.CDLL(None), "filspy_attach"):
+        return
+    lib = ctypes.CDLL(preload_path())
+    lib.filspy_start.argtypes = [ctypes.c_char_p]
+    lib.filspy_start.restype = ctypes.c_int
+    text = _settings_text(os.environ).encode(sys.getfilesystemencoding(), "surrogateescape")
+    if lib.filspy_start(text) != 0:
+        return
+    # the agent marked this process's activation with setenv; os.environ, read before
+    # us, must carry it too for the children the program starts with env=os.environ
+    libc = ctypes.CDLL(None)
+    libc.getenv.restype = ctypes.c_char_p
+    root = libc.getenv(b"FILSPY_ACTIVATION")
+    if root:
+        os.environ["FILSPY_ACTIVATION"] = root.decode()
+    _keep_profile_at_os_exit(lib)
+
+
+def main():
+    """Never raises: the program must start whatever happens here."""
+    try:
+        if _wanted(os.environ):
+            _start()
+    except Exception as e:  # noqa: BLE001 - one line, then the program runs unprofiled
+        sys.stderr.write("filspy: not profiling: cannot load the agent from "
+                         "filspy-activate.pth: %s\n" % e)
