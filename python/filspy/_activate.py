@@ -22,6 +22,20 @@ def _wanted(environ):
     return value is not None and value.strip().lower() not in _NO
 
 
+def _is_filspy_command():
+    """The console scripts and `python -m filspy` become the filspy command (exec),
+    which preloads the agent into the command it runs: an agent here would only
+    start, say so, and vanish at the exec."""
+    with open("/proc/self/cmdline", "rb") as f:
+        argv = f.read().split(b"\0")
+    for i, arg in enumerate(argv[1:], 1):
+        if arg == b"-m":
+            return argv[i + 1:i + 2] == [b"filspy"]
+        if not arg.startswith(b"-"):
+            return os.path.basename(arg) in (b"filspy", b"perf-pyspy")
+    return False
+
+
 def _settings_text(environ):
     return "".join("%s=%s\n" % (k, v) for k, v in environ.items()
                    if k.upper().startswith("FIL_PERF_") and "\n" not in k + v)
@@ -70,7 +84,7 @@ def _start():
 def main():
     """Never raises: the program must start whatever happens here."""
     try:
-        if _wanted(os.environ):
+        if _wanted(os.environ) and not _is_filspy_command():
             _start()
     except Exception as e:  # noqa: BLE001 - one line, then the program runs unprofiled
         sys.stderr.write("filspy: not profiling: cannot load the agent from "
