@@ -55,15 +55,16 @@ static int wheel_scripts(const char *folder, char *out, size_t size)
 /* Beside that folder F (its parent P): F/filspy/py-spy and P/lib/filspy/py-spy for
  * `make install` ($PREFIX/lib holds the agent, $PREFIX/bin the command), F/tools
  * and P/tools for the build tree (build/ holds both, build/asan/ the sanitized
- * agent), and the scripts folder of the wheel's installation. */
+ * agent), and first the scripts folder of the wheel's installation (empty
+ * elsewhere). */
 static int candidate(int i, const char *folder, const char *parent, char *out, size_t size)
 {
 	switch (i) {
-	case 0: return snprintf(out, size, "%s/filspy/py-spy", folder);
-	case 1: return snprintf(out, size, "%s/lib/filspy/py-spy", parent);
-	case 2: return snprintf(out, size, "%s/tools/py-spy/bin/py-spy", folder);
-	case 3: return snprintf(out, size, "%s/tools/py-spy/bin/py-spy", parent);
-	case 4: return wheel_scripts(folder, out, size);
+	case 0: return wheel_scripts(folder, out, size); /* first: messages keep it */
+	case 1: return snprintf(out, size, "%s/filspy/py-spy", folder);
+	case 2: return snprintf(out, size, "%s/lib/filspy/py-spy", parent);
+	case 3: return snprintf(out, size, "%s/tools/py-spy/bin/py-spy", folder);
+	case 4: return snprintf(out, size, "%s/tools/py-spy/bin/py-spy", parent);
 	default: return -1;
 	}
 }
