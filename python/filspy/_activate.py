@@ -1,9 +1,14 @@
-"""Profiling switched on by the environment alone: filspy-activate.pth imports this
-module while the interpreter starts, only when FIL_PERF_SPY_ENABLED or
-FIL_PERF_ENABLE_PYSPY is set (any case, as the agent reads names), and main() loads
-the agent into this interpreter and calls its filspy_start with the FIL_PERF_*
-variables as "NAME=VALUE" lines: the agent itself then decides by the same rules as
-under LD_PRELOAD (the bool's spelling, FIL_PERF_SPY_PROCESS, labels of children)."""
+"""Profiling switched on by the environment alone. filspy-activate.pth runs one line
+at every start of this environment's interpreter: it reads FIL_PERF_SPY_ENABLED
+(else FIL_PERF_ENABLE_PYSPY, Filare's name) as spelt, upper case, from the
+startup environment (posix.environ: a plain dict, no Python-level lookup) and
+imports this module only when the value is not one of the agent's "false"
+spellings (core/settings.c parse_bool). That line is all a program that never
+asks for profiling pays (bench/wheel_startup.py). main() then loads the agent
+into this interpreter and calls its filspy_start with the FIL_PERF_* variables as
+"NAME=VALUE" lines: the agent decides by the same rules as under LD_PRELOAD (the
+bool's spelling, which it reports when wrong, FIL_PERF_SPY_PROCESS, children's
+labels)."""
 import os
 import sys
 
