@@ -12,6 +12,7 @@
 
 #define EXPORT __attribute__((visibility("default")))
 #define MAX_LINES 64
+#define FINISH_TIMEOUT_MS 3000 /* as the exit hooks */
 #define WAIT_FOR_SAMPLER_POLLS 1000 /* of 0.1 ms: 100 ms at most */
 
 /* The command line from /proc: argv is gone by the time we are loaded. */
@@ -80,4 +81,15 @@ EXPORT int filspy_start(const char *settings)
 		nanosleep(&pause, NULL);
 	}
 	return r;
+}
+
+/* For the wheel's .pth, from Python's own atexit: an uncaught KeyboardInterrupt
+ * ends CPython by kill(SIGINT) after Py_Finalize and after setting SIGINT to its
+ * default itself, before any C atexit; preloaded, the agent interposes that
+ * sigaction, dlopened it cannot. Writes the profile now (later exit routes find it
+ * written); does nothing in a process that is not the profiled one. */
+EXPORT void filspy_finish(void)
+{
+	if (agent.pid == getpid())
+		agent__finish(FINISH_TIMEOUT_MS);
 }

@@ -63,6 +63,20 @@ def _keep_profile_at_os_exit(lib):
     os._exit = _exit
 
 
+def _keep_profile_at_keyboard_interrupt(lib):
+    """An uncaught KeyboardInterrupt makes CPython kill itself with SIGINT after
+    finalizing, past every C atexit: the agent writes the profile from Python's
+    atexit then (ours runs last, being the first registered)."""
+    import atexit
+    finish = lib.filspy_finish
+
+    def _write_if_interrupted():
+        last = getattr(sys, "last_type", None)
+        if isinstance(last, type) and issubclass(last, KeyboardInterrupt):
+            finish()
+    atexit.register(_write_if_interrupted)
+
+
 def _start():
     import ctypes
     from filspy import preload_path
@@ -84,10 +98,19 @@ def _start():
     if root:
         os.environ["FILSPY_ACTIVATION"] = root.decode()
     _keep_profile_at_os_exit(lib)
+    _keep_profile_at_keyboard_interrupt(lib)
+
+
+_ran = []
 
 
 def main():
-    """Never raises: the program must start whatever happens here."""
+    """Never raises: the program must start whatever happens here. Runs once: a
+    venv's site-packages has its .pth files read twice (CPython 3.11+: once for the
+    venv, once more for sys.prefix among the PREFIXES)."""
+    if _ran:
+        return
+    _ran.append(True)
     try:
         if _wanted(os.environ) and not _is_filspy_command():
             _start()

@@ -387,3 +387,48 @@ def test_filare_profiled_by_the_variable_alone(venvs, tmp_path):
         else:
             assert r.stderr == "" and not (cwd / "outputs").exists(), r.stderr
     assert results["plain"] == results["profiled"]
+
+
+ROUTES = [("return", 0), ("exit", 3), ("raise", 1), ("_exit", 4),
+          ("SIGTERM", -15), ("SIGINT", -2), ("SIGHUP", -1), ("SIGQUIT", -3)]
+
+
+@pytest.mark.parametrize("route,status", ROUTES, ids=[r for r, _ in ROUTES])
+def test_pth_every_exit_route_writes(route, status, venvs, tmp_path):
+    """As under LD_PRELOAD (test_foundation.py): the status is the program's own and
+    the profile is written, os._exit and death by signal included, though a
+    dlopened agent interposes nothing (the .pth routes os._exit to the agent's)."""
+    python = wheel_python(venvs, pyenv_python(11) or DEBIAN_PYTHON)
+    cmd = [python, Path(__file__).parent / "programs" / "exits.py", route]
+    base = run(cmd, tmp_path)
+    r = run(cmd, tmp_path, FIL_PERF_SPY_ENABLED=1, FIL_PERF_RUN_LABEL="e",
+            FIL_PERF_SPY_OUTPUT="raw", FIL_PERF_SPY_BACKEND="self")
+    assert (base.returncode, r.returncode, r.stdout) == (status, status, base.stdout), r.stderr
+    raw = (tmp_path / "outputs" / "perf" / "e-pyspy.txt").read_text()
+    assert "spin (exits.py:" in raw
+
+
+def test_pth_bad_value_is_one_line_as_with_ld_preload(venvs, tmp_path):
+    python = wheel_python(venvs, pyenv_python(11) or DEBIAN_PYTHON)
+    (tmp_path / "app.py").write_text(APP)
+    r = run([python, "app.py"], tmp_path, FIL_PERF_SPY_ENABLED="maybe")
+    pre = run([python, "app.py"], tmp_path, FIL_PERF_SPY_ENABLED="maybe", LD_PRELOAD=AGENT)
+    assert r.returncode == pre.returncode == 3 and r.stdout == pre.stdout
+    assert r.stderr == pre.stderr and len(r.stderr.splitlines()) == 1, r.stderr
+    assert r.stderr.startswith("filspy: FIL_PERF_SPY_ENABLED='maybe' is not a boolean"), r.stderr
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_pth_without_its_agent_says_one_line_and_runs(wheel, tmp_path):
+    """A broken install (the agent deleted) never stops the program."""
+    base = pyenv_python(11) or DEBIAN_PYTHON
+    venv = tmp_path / "broken"
+    subprocess.run([base, "-m", "venv", "--without-pip", str(venv)], check=True)
+    pip_install(venv / "bin" / "python", wheel, base=base)
+    for lib in venv.glob("lib/python*/site-packages/filspy/_lib/libfilspy.so"):
+        lib.unlink()
+    (tmp_path / "app.py").write_text(APP)
+    r = run([venv / "bin" / "python", "app.py"], tmp_path, FIL_PERF_SPY_ENABLED=1)
+    assert r.returncode == 3 and "app done" in r.stdout
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("filspy: not profiling: "), r.stderr
