@@ -3,6 +3,8 @@
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
+# `make` alone builds `all`, whatever the -include of .d files below defines first
+.DEFAULT_GOAL := all
 
 V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
