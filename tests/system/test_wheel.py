@@ -86,8 +86,9 @@ class Venvs:
     def __init__(self, wheel, root):
         self.wheel, self.root, self.made = wheel, root, {}
 
-    def get(self, base, extra="", with_pip=False):
-        key = (base, extra)
+    def get(self, base, extra="", with_pip=False, purpose=""):
+        """purpose: a venv of its own, for a test that installs more into it."""
+        key = (base, extra, purpose)
         if key not in self.made:
             try:
                 self.made[key] = self._make(base, extra, with_pip)
@@ -361,7 +362,7 @@ def test_filare_profiled_by_the_variable_alone(venvs, tmp_path):
     flamegraph, and Filare's own outputs and stdout are the bytes they are without."""
     if not shutil.which("dot"):
         pytest.skip("Graphviz's dot is not installed (Filare runs it)")
-    venv = venvs.get(filare_python(), extra="")
+    venv = venvs.get(filare_python(), purpose="filare")
     if not (venv / "bin" / "filare").exists():
         pip_install(venv / "bin" / "python", "filare==1.6.0", "faker", base=filare_python())
     demo = FILARE_DEMO
