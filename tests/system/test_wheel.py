@@ -111,8 +111,12 @@ class Venvs:
 
 
 @pytest.fixture(scope="session")
-def venvs(wheel, tmp_path_factory):
-    return Venvs(wheel, tmp_path_factory.mktemp("venvs"))
+def venvs(wheel):
+    """Removed at the session's end: with Filare's dependencies they weigh ~100 MB."""
+    import tempfile
+    root = tempfile.mkdtemp(prefix="filspy-wheel-venvs-")
+    yield Venvs(wheel, Path(root))
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def wheel_python(venvs, base):
@@ -433,3 +437,14 @@ def test_pth_without_its_agent_says_one_line_and_runs(wheel, tmp_path):
     assert r.returncode == 3 and "app done" in r.stdout
     lines = r.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("filspy: not profiling: "), r.stderr
+
+
+def test_pth_honours_process_globs(venvs, tmp_path):
+    """FIL_PERF_SPY_PROCESS applies as under LD_PRELOAD: another program's name,
+    nothing at all; this one's, profiled."""
+    python = wheel_python(venvs, pyenv_python(11) or DEBIAN_PYTHON)
+    (tmp_path / "app.py").write_text(APP)
+    r = run([python, "app.py"], tmp_path, FIL_PERF_SPY_ENABLED=1, FIL_PERF_SPY_PROCESS="filare")
+    assert (r.returncode, r.stderr) == (3, "") and not (tmp_path / "outputs").exists()
+    r = run([python, "app.py"], tmp_path, FIL_PERF_SPY_ENABLED=1, FIL_PERF_SPY_PROCESS="ap*")
+    assert r.returncode == 3 and len(profiling_lines(r.stderr)) == 1, r.stderr
