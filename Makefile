@@ -3,6 +3,8 @@
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
+# `make` alone builds `all`, whatever the -include of .d files below defines first
+.DEFAULT_GOAL := all
 
 V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
@@ -38,7 +40,7 @@ FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 CORE_LIB    := $(BUILD)/libfilspy-core.a
 -include $(CORE_OBJS:.o=.d) $(AGENT_OBJS:.o=.d) $(LOADER_OBJS:.o=.d) $(ASAN_OBJS:.o=.d)
 
-.PHONY: all deps test unit-test system-test fuzz demo install clean check-offsets check-layout bench asan
+.PHONY: all deps test unit-test system-test fuzz demo install clean check-offsets check-layout bench asan wheel
 all: $(BUILD)/libfilspy.so $(BUILD)/libfilspy-bpf.so $(BUILD)/filspy
 
 $(BUILD)/obj/%.o: %.c
@@ -119,6 +121,13 @@ deps:
 	$(Q)scripts/install-deps.sh
 	$(Q)scripts/install-pypi-tools.sh
 
+# One wheel in build/wheel/ (pip wheel through pyproject.toml, whose in-tree backend
+# runs `make all`; auditwheel repair from build/tools): prints its tag, size and
+# auditwheel's verdict. tests/system/test_wheel.py installs it into fresh venvs.
+wheel: all
+	$(Q)scripts/install-pypi-tools.sh >/dev/null
+	$(Q)scripts/build-wheel.sh
+
 unit-test: $(UNIT_BINS)
 	$(Q)scripts/run-unit-tests.sh $(UNIT_BINS)
 
@@ -139,7 +148,7 @@ $(BUILD)/tests/no_ptrace: tests/helpers/no_ptrace.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -O2 -Wall -o $@ $<
 
-system-test: all asan $(HELPERS)
+system-test: all asan $(HELPERS) wheel
 	$(Q)$(PYTHON_FOR_TESTS) -m pytest -q -ra tests/system
 
 # host-facts: one line per fact of the host the tests meet (tracefs, BTF,

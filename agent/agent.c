@@ -128,6 +128,7 @@ void agent__start(void)
 	agent.backend = NULL;
 	agent.control_fd = -1;
 	agent.stop_requested = false;
+	agent.python_seen = false;
 	agent.ticks = 0;
 	agent.sampled_s = 0;
 	__atomic_store_n(&agent.state, FS_STATE_RUNNING, __ATOMIC_SEQ_CST);
@@ -262,8 +263,11 @@ int agent__begin(int argc, char **argv, char **settings_env, bool attached)
 
 __attribute__((constructor)) static void filspy_init(int argc, char **argv, char **envp)
 {
-	/* sh, dot, gcc...: nothing parsed, started or printed */
-	if (getauxval(AT_SECURE) || !any_setting(envp) || !pyruntime__present())
+	/* sh, dot, gcc...: nothing parsed, started or printed. Loaded into a running
+	 * interpreter (dlopen: attach, the wheel's .pth), the loader calls an entry of
+	 * attach_entry.c instead, with the settings it means. */
+	if (getauxval(AT_SECURE) || !any_setting(envp) || !pyruntime__present() ||
+	    pyruntime__running())
 		return;
 	agent__begin(argc, argv, envp, false);
 }

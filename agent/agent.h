@@ -39,6 +39,7 @@ typedef struct fs_agent {
 	fs_profile *profile;
 	pthread_t thread;
 	bool thread_started;
+	bool python_seen;             /* the sampler saw the interpreter initialised */
 	struct timespec started;      /* CLOCK_MONOTONIC when sampling began */
 	double sampled_s;             /* how long sampling ran */
 	uint64_t ticks;               /* sampling rounds taken */

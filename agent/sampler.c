@@ -117,14 +117,18 @@ static void sample_loop(fs_agent *a)
 }
 
 /* Finds the interpreter and waits until it is initialised. Returns false when the
- * program ended first (it then ran no Python worth a profile). */
+ * program ended first (it then ran no Python worth a profile). An initialised
+ * interpreter is seen before the end: a forked child that leaves by os._exit at
+ * once (the interpreter stays initialised) still owes its profile. */
 static bool wait_for_python(fs_agent *a)
 {
 	a->rt_found = pyruntime__find(&a->rt, &a->rt_why) == 0;
 	for (int64_t waited = 0;; waited += INIT_POLL_NS) {
+		if (a->rt_found && pyruntime__initialized(&a->rt))
+			return true;
 		if (!running(a))
 			return false;
-		if (a->rt_found ? pyruntime__initialized(&a->rt) : waited >= 200 * INIT_POLL_NS)
+		if (!a->rt_found && waited >= 200 * INIT_POLL_NS)
 			return true;
 		futex__wait(&a->state, FS_STATE_RUNNING, INIT_POLL_NS);
 	}
@@ -172,6 +176,7 @@ void *sampler__main(void *arg)
 		finish(a);
 		return NULL;
 	}
+	__atomic_store_n(&a->python_seen, true, __ATOMIC_SEQ_CST);
 	/* before the backend starts: py-spy samples from its spawn on, while the agent
 	 * still watches it for an early death (EARLY_DEATH_MS) */
 	clock_gettime(CLOCK_MONOTONIC, &a->started);

@@ -1,4 +1,5 @@
-/* Finding py-spy: FIL_PERF_SPY_PYSPY, PATH, then the copy installed beside filspy. */
+/* Finding py-spy: FIL_PERF_SPY_PYSPY, PATH, then the copy installed beside filspy
+ * (make install, the build tree, the wheel's scripts folder). */
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
@@ -34,21 +35,40 @@ static int own_folder(char *out, size_t size)
 	return 0;
 }
 
+/* The wheel's layout: PREFIX/lib/pythonX.Y/site-packages/filspy/_lib holds the agent
+ * and the command, PREFIX/bin the scripts, where pip puts the py-spy of the
+ * filspy[pyspy] extra (a venv, --user's ~/.local, /usr/local). */
+static int wheel_scripts(const char *folder, char *out, size_t size)
+{
+	static const char tail[] = "/filspy/_lib";
+	size_t n = strlen(folder);
+	if (n < sizeof(tail) || strcmp(folder + n - (sizeof(tail) - 1), tail))
+		return snprintf(out, size, "%s", "");
+	int up = 0;
+	while (n > 0 && up < 5)
+		up += folder[--n] == '/';
+	if (up < 5)
+		return snprintf(out, size, "%s", "");
+	return snprintf(out, size, "%.*s/bin/py-spy", (int)n, folder);
+}
+
 /* Beside that folder F (its parent P): F/filspy/py-spy and P/lib/filspy/py-spy for
  * `make install` ($PREFIX/lib holds the agent, $PREFIX/bin the command), F/tools
  * and P/tools for the build tree (build/ holds both, build/asan/ the sanitized
- * agent). */
+ * agent), and first the scripts folder of the wheel's installation (empty
+ * elsewhere). */
 static int candidate(int i, const char *folder, const char *parent, char *out, size_t size)
 {
 	switch (i) {
-	case 0: return snprintf(out, size, "%s/filspy/py-spy", folder);
-	case 1: return snprintf(out, size, "%s/lib/filspy/py-spy", parent);
-	case 2: return snprintf(out, size, "%s/tools/py-spy/bin/py-spy", folder);
-	case 3: return snprintf(out, size, "%s/tools/py-spy/bin/py-spy", parent);
+	case 0: return wheel_scripts(folder, out, size); /* first: messages keep it */
+	case 1: return snprintf(out, size, "%s/filspy/py-spy", folder);
+	case 2: return snprintf(out, size, "%s/lib/filspy/py-spy", parent);
+	case 3: return snprintf(out, size, "%s/tools/py-spy/bin/py-spy", folder);
+	case 4: return snprintf(out, size, "%s/tools/py-spy/bin/py-spy", parent);
 	default: return -1;
 	}
 }
-#define CANDIDATES 4
+#define CANDIDATES 5
 
 int pyspy_path__find(const char *configured, char *out, size_t size, char *looked,
 		     size_t looked_size)
@@ -74,7 +94,7 @@ int pyspy_path__find(const char *configured, char *out, size_t size, char *looke
 		int seen = 0;
 		for (int j = 0; j < i; j++)
 			seen |= strcmp(paths[i], paths[j]) == 0;
-		if (seen)
+		if (seen || !paths[i][0])
 			continue;
 		if (access(paths[i], X_OK) == 0) {
 			snprintf(out, size, "%s", paths[i]);

@@ -28,7 +28,7 @@ static void usage(FILE *f)
 		   "       filspy attach [OPTIONS] PID      (--duration S: stop after S seconds)\n"
 		   "       filspy doctor [--json]\n"
 		   "       filspy dump PID | filspy top PID [--iterations N] [--sort own|total]\n"
-		   "       filspy --version | --help\n\n"
+		   "       filspy --version | --help | --print-preload (the agent's path)\n\n"
 		   "Profiles every Python process COMMAND starts and writes a flamegraph to\n"
 		   "OUTPUT_DIR/LABEL-pyspy.svg when it ends. Each option sets the environment\n"
 		   "variable shown; the variables alone do the same without filspy:\n"
@@ -88,6 +88,19 @@ static int run(int argc, char **argv, int first)
 	return errno == ENOENT ? 127 : 126;
 }
 
+/* The agent's path, for LD_PRELOAD=$(filspy --print-preload) */
+static int print_preload(void)
+{
+	char lib[PATH_MAX];
+	int err = cli__find_library(lib, sizeof(lib));
+	if (err) {
+		fs_error("cannot find libfilspy.so next to filspy or in ../lib (%s)", strerror(-err));
+		return 1;
+	}
+	printf("%s\n", lib);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *self = strrchr(argv[0], '/');
@@ -112,6 +125,8 @@ int main(int argc, char **argv)
 		printf("filspy %s\n", FILSPY_VERSION);
 		return 0;
 	}
+	if (!strcmp(sub, "--print-preload"))
+		return print_preload();
 	if (!strcmp(sub, "run"))
 		return run(argc, argv, 2);
 	if (!strcmp(sub, "report"))

@@ -7,6 +7,7 @@ packages=(
 	build-essential clang llvm libclang-rt-14-dev  # compilers, sanitizers, libFuzzer
 	libcriterion-dev pkg-config                     # unit tests
 	python3 python3-pytest python3-pip             # system tests, PyPI tools
+	python3-venv                                    # the wheel's tests: fresh venvs
 	graphviz valgrind libcap2-bin util-linux procps # real programs the tests run
 	tmux                                            # filspy top in a real terminal
 	zlib1g-dev golang-go                           # pprof: zlib header, go tool pprof

@@ -14,6 +14,14 @@ bool pyruntime__present(void)
 	return dlsym(RTLD_DEFAULT, "Py_GetVersion") != NULL;
 }
 
+/* Py_IsInitialized only reads a flag of _PyRuntime (zero until Py_Initialize, in
+ * every version), so it is safe without the GIL and before main. */
+bool pyruntime__running(void)
+{
+	int (*initialized)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "Py_IsInitialized");
+	return initialized && initialized();
+}
+
 /* Py_Version (3.11+) is PY_VERSION_HEX; older interpreters only say it as text,
  * and Py_GetVersion() only formats a static string, so it is safe before init. */
 static int read_version(int *major, int *minor, int *micro)

@@ -56,6 +56,10 @@ typedef struct py_runtime {
  * executable exports it). Cheap enough for the constructor: one dlsym. */
 bool pyruntime__present(void);
 
+/* True when that interpreter is already initialized: the agent was dlopened into a
+ * running program (by `filspy attach` or the wheel's .pth), not preloaded. */
+bool pyruntime__running(void);
+
 /* Finds _PyRuntime and the version, and picks the offsets. Returns 0, or a
  * negative errno with *why set to a sentence for the user (-ENOTSUP: a version
  * this build cannot read; -ENOENT: no interpreter). */

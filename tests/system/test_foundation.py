@@ -221,7 +221,8 @@ def test_agent_exports_only_its_interposers_and_needs_only_libc():
     nm = subprocess.run(["nm", "-D", "--defined-only", AGENT], capture_output=True, text=True,
                         check=True).stdout
     exported = sorted(line.split()[-1] for line in nm.splitlines() if line.strip())
-    assert exported == ["_Exit", "_exit", "filspy_attach", "sigaction", "signal"]
+    assert exported == ["_Exit", "_exit", "filspy_attach", "filspy_finish", "filspy_start",
+                        "sigaction", "signal"]
     needed = subprocess.run(["readelf", "-d", AGENT], capture_output=True, text=True,
                             check=True).stdout
     libs = sorted(line.split("[")[1].rstrip("]") for line in needed.splitlines() if "NEEDED" in line)
