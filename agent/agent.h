@@ -44,6 +44,12 @@ typedef struct fs_agent {
 	double sampled_s;             /* how long sampling ran */
 	uint64_t ticks;               /* sampling rounds taken */
 	uint64_t sampling_ns;         /* time spent in them */
+	/* samples the backend dropped (torn: the stack changed while it was read, or
+	 * no room to pass it on) and samples it kept cut short (deeper than it reads,
+	 * an unreadable frame), for the profile's metadata; lost_known false when
+	 * the backend cannot tell (pyspy) */
+	uint64_t lost_dropped, lost_cut;
+	bool lost_known;
 	int control_fd;               /* listening control socket, -1 when none */
 	bool stop_requested;          /* `stop` over the control socket */
 	bool detach_requested;        /* `finish`: write, then end the session now */

@@ -53,6 +53,9 @@ static fs_profile_meta meta_of(const fs_agent *a)
 		.rate_hz = a->settings.rate_hz,
 		.duration_s = a->sampled_s,
 		.pid = a->pid,
+		.dropped = a->lost_dropped,
+		.cut = a->lost_cut,
+		.counts_known = a->lost_known,
 	};
 }
 

@@ -104,6 +104,8 @@ static int bpf_start(fs_agent *a, const char **why)
 		return -ENOTSUP;
 	}
 	a->backend_state = st;
+	a->lost_dropped = a->lost_cut = 0;
+	a->lost_known = true;
 	bpf_threads__sync(st, &a->settings);
 	stacks__warn_limits("bpf", &a->settings, &st->rt, st->plan.gil_locked != 0, gilview__on(),
 			    st->plan.gil_size != 0);
@@ -155,6 +157,7 @@ static void bpf_stop(fs_agent *a)
 	bpf_records__end_stops(a, st, now_ns()); /* threads still off their CPU count until now */
 	uint64_t n[FSBPF_STAT_COUNT];
 	st->api->stats(st->session, n);
+	a->lost_dropped = n[FSBPF_STAT_TORN] + n[FSBPF_STAT_LOST];
 	fs_debug("bpf backend: %llu events in this process, %llu without Python, %llu torn, "
 		 "%llu records (%llu lost to a full ring buffer, %llu cut by an unreadable frame), "
 		 "%llu filtered out, %llu stale frames; off-CPU: %llu switches, %llu samples, "

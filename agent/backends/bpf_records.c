@@ -141,6 +141,7 @@ void bpf_records__on_record(void *ctx, const struct fsbpf_sample *head,
 	}
 	int depth = copy_frames(st, head, frames, st->frames, st->checks);
 	enum fs_thread_state state = state_of(head, e);
+	a->lost_cut += (head->flags & (FSBPF_TRUNCATED | FSBPF_READ_ERROR)) != 0;
 	add_samples(a, st, tid, state, true, st->frames, st->checks, depth,
 		    head->flags & FSBPF_TRUNCATED, 1);
 }

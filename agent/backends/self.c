@@ -82,6 +82,8 @@ static int self_start(fs_agent *a, const char **why)
 		return -ENOMEM;
 	}
 	a->backend_state = st;
+	a->lost_dropped = a->lost_cut = 0;
+	a->lost_known = true;
 	return 0;
 }
 
@@ -98,10 +100,13 @@ static int sample_thread(fs_agent *a, struct self_state *st, const py_thread *t,
 		depth = pyframes__sample(&st->rt, st->walk, t->tstate, st->frames, STACKS_MAX_DEPTH,
 					 truncated);
 	}
-	if (depth == -EAGAIN)
+	if (depth == -EAGAIN) {
 		st->torn++;
+		a->lost_dropped++;
+	}
 	if (depth <= 0)
 		return depth;
+	a->lost_cut += *truncated;
 	if (state < TS_COUNT)
 		gilview__add(a, &st->stacks, to_main, state, t->tid, name, st->frames, NULL, depth,
 			     *truncated, 1);

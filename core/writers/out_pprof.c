@@ -202,6 +202,11 @@ int out_pprof__write(fs_profile *p, const fs_profile_meta *meta, FILE *f)
 		pb_uint(&body, 10, (uint64_t)(meta->duration_s * 1e9));
 	value_type(&body, 11, &t, "cpu", "nanoseconds", &sub);
 	pb_uint(&body, 12, period);
+	char losses[96], comment[128];
+	if (*writers__losses(meta, losses, sizeof(losses))) {
+		snprintf(comment, sizeof(comment), "filspy: %s", losses);
+		pb_uint(&body, 13, (uint64_t)str_index(&t, comment));
+	}
 	pb_uint(&body, 14, (uint64_t)str_index(&t, "cpu"));
 	/* the strings were collected in order as they were met: append them last */
 	pb_put(&body, t.out.data, t.out.len);

@@ -242,6 +242,9 @@ static void put_header(FILE *f, const fs_profile_meta *meta, int height, uint64_
 	fprintf(f, "%s%llu samples", any ? ", " : "", (unsigned long long)total);
 	if (meta && meta->duration_s > 0)
 		fprintf(f, ", %.1f s", meta->duration_s);
+	char losses[96];
+	if (*writers__losses(meta, losses, sizeof(losses)))
+		fprintf(f, " (%s)", losses);
 	fputs("</text>\n", f);
 	fprintf(f, "<text id=\"reset\" class=\"button hide\" x=\"%d\" y=\"58\">Reset Zoom</text>\n", PAD);
 	fprintf(f, "<text id=\"search\" class=\"button\" x=\"%d\" y=\"58\">Search</text>\n", WIDTH - PAD - 120);

@@ -25,7 +25,15 @@ typedef struct fs_profile_meta {
 	 * between the title and the flamegraph, e.g. the GIL view's per-thread table;
 	 * NULL for none. The svg writer shows them, the others ignore them. */
 	const char *notes;
+	/* samples the backend dropped or cut short (agent.h's lost_*), shown with the
+	 * kept ones when counts_known */
+	uint64_t dropped, cut;
+	bool counts_known;
 } fs_profile_meta;
+
+/* "N dropped as torn, M cut short" for meta's counts into buf (size bytes); ""
+ * when they are not known. */
+const char *writers__losses(const fs_profile_meta *meta, char *buf, size_t size);
 
 /* Every format's writer: turns a finished profile into one file. meta may be NULL.
  * Returns 0, or -errno on a write error. */

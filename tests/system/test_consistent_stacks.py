@@ -68,3 +68,29 @@ def test_no_spliced_chains_in_another_thread(backend, profiled):
     impossible, sampled, r = chain_run(profiled, python, backend, "--thread")
     assert sampled >= 0.25 * RATE * SECONDS, r.stderr
     assert impossible <= (0 if backend == "bpf" else sampled // 1000), (impossible, sampled)
+
+
+@pytest.mark.parametrize("backend", backend_params())
+def test_dropped_and_cut_samples_are_in_the_svg_and_pprof_metadata(backend, profiled):
+    """What a backend dropped as torn and kept cut short is in the flamegraph's
+    subtitle and in the pprof file's comments, where a reader of the profile sees it."""
+    import subprocess
+    from conftest import require_tool
+    python = pyenv_python(9) or pyenv_python(12)
+    if not python:
+        pytest.skip("no pyenv CPython 3.9 or 3.12")
+    r = profiled([python, PROGRAMS / "chains.py", "1"], FIL_PERF_SPY_BACKEND=backend,
+                 FIL_PERF_SPY_RATE=RATE, FIL_PERF_SPY_OUTPUT="svg,pprof,raw", FIL_PERF_SPY_DEBUG=1,
+                 timeout=120)
+    assert r.returncode == 0, r.stderr
+    svg = (r.outdir / "x-pyspy.svg").read_text()
+    m = re.search(r'<text id="subtitle"[^>]*>[^<]*\((\d+) dropped as torn, (\d+) cut short\)', svg)
+    assert m, svg[:2000]
+    if backend == "self":
+        torn = re.search(r"(\d+) dropped as torn, \d+ code objects", r.stderr)
+        assert torn and int(torn.group(1)) == int(m.group(1)), r.stderr
+    go = require_tool("go")
+    out = subprocess.run([go, "tool", "pprof", "-comments", str(r.outdir / "x-pyspy.pb.gz")],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert f"filspy: {m.group(1)} dropped as torn, {m.group(2)} cut short" in out.stdout, out.stdout
