@@ -301,9 +301,14 @@ int pyframes__sample(const py_runtime *rt, py_walk *w, uintptr_t tstate, py_fram
 		top = head;
 	} else {
 		/* 3.11/3.12: head is the _PyCFrame (see py_frame_chain) */
-		if (memread__word(head + (uintptr_t)c->cframe_current_frame, &top) < 0 || !top)
+		/* both words of the _PyCFrame in one system call */
+		memread_req two[2] = {
+			{ head + (uintptr_t)c->cframe_current_frame, &top, sizeof(top) },
+			{ head + (uintptr_t)c->cframe_previous, &caller, sizeof(caller) },
+		};
+		if (memread__batch(two, 2) < 1 || !top)
 			return 0;
-		if (memread__word(head + (uintptr_t)c->cframe_previous, &caller) == 0 && caller)
+		if (caller)
 			memread__word(caller + (uintptr_t)c->cframe_current_frame, &must_reach);
 	}
 	w->cur->n = 0;

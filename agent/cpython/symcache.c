@@ -22,6 +22,12 @@ struct symcache {
 	unsigned char *headers;/* per-frame copies of code object headers */
 	size_t headers_cap;    /* in frames */
 	memread_req *reqs;
+	/* one sample's distinct code objects: frame i's is distinct[which[i]] */
+	int *which;
+	const sym_entry **distinct;
+	struct seen_code { uintptr_t code; uint32_t round; int at; } *seen;
+	size_t seen_mask;
+	uint32_t round;
 };
 
 symcache *symcache__new(const py_runtime *rt)
@@ -67,6 +73,9 @@ void symcache__free(symcache *c)
 	free(c->slots);
 	free(c->headers);
 	free(c->reqs);
+	free(c->which);
+	free(c->distinct);
+	free(c->seen);
 	free(c);
 }
 
@@ -177,8 +186,40 @@ static int ensure_buffers(symcache *c, int n)
 	if (!r)
 		return -1;
 	c->reqs = r;
+	int *which = realloc(c->which, cap * sizeof(*which));
+	if (!which)
+		return -1;
+	c->which = which;
+	const sym_entry **distinct = realloc(c->distinct, cap * sizeof(*distinct));
+	if (!distinct)
+		return -1;
+	c->distinct = distinct;
+	struct seen_code *seen = calloc(cap * 2, sizeof(*seen));
+	if (!seen)
+		return -1;
+	free(c->seen);
+	c->seen = seen;
+	c->seen_mask = cap * 2 - 1;
 	c->headers_cap = cap;
 	return 0;
+}
+
+/* Frame i's code object among this sample's distinct ones (c->reqs[0..*m) ask for
+ * them): a recursion of 1000 frames reads its code object once. */
+static int distinct_code(symcache *c, uintptr_t code, int *m)
+{
+	size_t size = (size_t)c->rt->off->code_size;
+	for (size_t h = (size_t)(((code >> 4) * 0x9e3779b97f4a7c15ull) >> 32) & c->seen_mask;;
+	     h = (h + 1) & c->seen_mask) {
+		struct seen_code *e = &c->seen[h];
+		if (e->round == c->round && e->code == code)
+			return e->at;
+		if (e->round != c->round) {
+			*e = (struct seen_code){ code, c->round, *m };
+			c->reqs[*m] = (memread_req){ code, c->headers + (size_t)*m * size, size };
+			return (*m)++;
+		}
+	}
 }
 
 void symcache__resolve(symcache *c, const py_frame_ref *frames, int n, const sym_entry **out)
@@ -192,25 +233,32 @@ void symcache__resolve(symcache *c, const py_frame_ref *frames, int n, const sym
 	/* start over before, never during, a call: out[] must stay valid */
 	if (c->used + (size_t)n > MAX_ENTRIES)
 		clear_slots(c);
-	for (int i = 0; i < n; i++)
-		c->reqs[i] = (memread_req){ frames[i].code, c->headers + (size_t)i * size, size };
-	/* a frame whose code cannot be read (freed, garbage) is marked with addr 0 and
-	 * the batch goes on after it */
-	for (int i = 0; i < n;) {
-		i += (int)memread__batch(c->reqs + i, (size_t)(n - i));
-		if (i < n)
-			c->reqs[i++].addr = 0;
+	if (++c->round == 0) { /* the marks of 2^32 samples ago would match again */
+		memset(c->seen, 0, (c->seen_mask + 1) * sizeof(*c->seen));
+		c->round = 1;
 	}
-	for (int i = 0; i < n; i++) {
-		const unsigned char *h = c->headers + (size_t)i * size;
-		if (!c->reqs[i].addr)
+	int m = 0;
+	for (int i = 0; i < n; i++)
+		c->which[i] = distinct_code(c, frames[i].code, &m);
+	/* a code object that cannot be read (freed, garbage) is marked with addr 0 and
+	 * the batch goes on after it */
+	for (int k = 0; k < m;) {
+		k += (int)memread__batch(c->reqs + k, (size_t)(m - k));
+		if (k < m)
+			c->reqs[k++].addr = 0;
+	}
+	for (int k = 0; k < m; k++) {
+		const unsigned char *h = c->headers + (size_t)k * size;
+		uintptr_t code = c->reqs[k].addr;
+		c->distinct[k] = NULL;
+		if (!code)
 			continue;
 		/* anything but a code object (3.13's None entry frame, garbage) is skipped */
 		if (c->code_type && field_ptr(h, o->object_type) != c->code_type)
 			continue;
-		sym_entry **slot = find_slot(c, frames[i].code);
+		sym_entry **slot = find_slot(c, code);
 		if (*slot && entry_matches(*slot, o, h)) {
-			out[i] = *slot;
+			c->distinct[k] = *slot;
 			continue;
 		}
 		if (*slot) { /* the address now holds another code object */
@@ -220,12 +268,14 @@ void symcache__resolve(symcache *c, const py_frame_ref *frames, int n, const sym
 		}
 		if ((c->used + 1) * 2 > c->mask + 1 && grow(c) < 0)
 			continue;
-		slot = find_slot(c, frames[i].code);
-		*slot = resolve(c, frames[i].code, h);
+		slot = find_slot(c, code);
+		*slot = resolve(c, code, h);
 		if (*slot)
 			c->used++;
-		out[i] = *slot;
+		c->distinct[k] = *slot;
 	}
+	for (int i = 0; i < n; i++)
+		out[i] = c->distinct[c->which[i]];
 }
 
 void symcache__resolve_checked(symcache *c, const py_frame_ref *frames, const uint32_t *checks,

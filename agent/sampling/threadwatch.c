@@ -30,6 +30,7 @@
 #define TOLERANCE_MIN_NS 2000000LL    /* and never less than 2 ms: ticks are 1-10 ms */
 #define IDLE_NS 50000000LL            /* unwatched after 50 ms without CPU */
 #define RESCAN_NS 10000000000LL       /* a full round at least every 10 s */
+#define MARK_EVERY_NS 10000000LL      /* the thread list's mark looked at */
 
 struct watched {
 	py_thread t;                      /* t.tstate 0: a thread without Python */
@@ -54,6 +55,7 @@ struct threadwatch {
 	struct seen *seen, *seen_next;    /* by tid: last full round's, this one's */
 	uint64_t scans, quiet;
 	uintptr_t list_mark;              /* pythreads__list_mark at the full round */
+	int64_t marked_at;                /* when it was last compared */
 	timer_t timer;
 	bool has_timer;
 };
@@ -133,10 +135,15 @@ int threadwatch__quiet(threadwatch *w, const py_runtime *rt, bool exact, py_thre
 	int64_t now = clock__now_ns();
 	uint64_t process, own;
 	/* a new thread state, or one for a thread that already has one (it entered a
-	 * sub-interpreter: its CPU time then goes on under the watched state) */
-	uintptr_t mark = pythreads__list_mark(rt);
-	if (!w->ready || now - w->scan_at > RESCAN_NS || !mark || mark != w->list_mark ||
-	    !read_own(w, &process, &own))
+	 * sub-interpreter: its CPU time then goes on under the watched state); looked
+	 * at every MARK_EVERY_NS, not every round at 1 kHz */
+	if (now - w->marked_at >= MARK_EVERY_NS) {
+		uintptr_t mark = pythreads__list_mark(rt);
+		w->marked_at = now;
+		if (!mark || mark != w->list_mark)
+			return -1;
+	}
+	if (!w->ready || now - w->scan_at > RESCAN_NS || !read_own(w, &process, &own))
 		return -1;
 	int64_t watched_used = 0;
 	for (int i = 0; i < w->n; i++) {
@@ -181,6 +188,7 @@ int threadwatch__quiet(threadwatch *w, const py_runtime *rt, bool exact, py_thre
 void threadwatch__scan_begin(threadwatch *w, const py_runtime *rt)
 {
 	w->list_mark = pythreads__list_mark(rt);
+	w->marked_at = clock__now_ns();
 	w->n = 0;
 	memset(w->seen_next, 0, SEEN_SLOTS * sizeof(*w->seen_next));
 }
