@@ -7,128 +7,7 @@
 
 #include "filspy/memread.h"
 #include "filspy/pystack.h"
-
-#define FRAME_BUF 256
-
-/* Copies of the memory a walk read: ranges of the process's memory, each copied in
- * one piece. On 3.11+ a frame is read with the data-stack memory below it (its
- * callers, most of the time), so a walk of many frames takes a system call or two;
- * on older versions frames are objects of their own and each range is one frame. */
-#define MAX_RANGES 4096
-#define POOL (2u << 20)
-#define BLOCK 1024u
-#define PAGE 4096u
-
-struct range {
-	uintptr_t lo, hi;
-	unsigned char *copy;
-};
-
-struct snap {
-	struct range r[MAX_RANGES];
-	int n;
-	size_t used;
-	bool full;            /* a walk needed more room than MAX_RANGES/POOL */
-	unsigned char *pool;
-};
-
-struct py_walk {
-	int max;              /* frames addr holds */
-	size_t len;           /* bytes read of each frame */
-	bool blocks;          /* frames sit in data-stack chunks (3.11+) */
-	uintptr_t *addr;      /* the frames the last walk passed, innermost first */
-	int *range_of;        /* the range of the snapshot each of them was read from */
-	struct snap *cur, *next;
-	memread_req *reqs;
-};
-
-static size_t frame_len(const py_runtime *rt)
-{
-	size_t size = (size_t)rt->off->frame_size;
-	return size < FRAME_BUF ? size : FRAME_BUF;
-}
-
-static uintptr_t word_at(const unsigned char *buf, int32_t off)
-{
-	uintptr_t v;
-	memcpy(&v, buf + off, sizeof(v));
-	return v;
-}
-
-static bool in_range(const struct range *r, uintptr_t frame, size_t len)
-{
-	return frame >= r->lo && frame + len <= r->hi;
-}
-
-/* The range of sn that holds [frame, frame + len), or -1. hint first (where the
- * frame was in the last walk, or the caller's range), then the newest ranges: a
- * walk meets its frames in the order it read them, so a deep stack costs no
- * search per frame. */
-static int find_range(const struct snap *sn, uintptr_t frame, size_t len, int hint)
-{
-	if (hint >= 0 && hint < sn->n && in_range(&sn->r[hint], frame, len))
-		return hint;
-	for (int i = sn->n - 1, tries = 0; i >= 0 && tries < 8; i--, tries++)
-		if (in_range(&sn->r[i], frame, len))
-			return i;
-	return -1;
-}
-
-/* Adds [lo, hi) to sn, read now, as one range; on 3.11+ from a block below it too,
- * page by page downwards so that the copy ends where the memory does. Returns the
- * copy of [frame, frame + len), or NULL when it cannot be read. */
-static const unsigned char *read_into(struct py_walk *w, struct snap *sn, uintptr_t frame)
-{
-	size_t len = w->len;
-	uintptr_t hi = frame + len;
-	uintptr_t lo = w->blocks && hi > BLOCK ? (hi - BLOCK) & ~(uintptr_t)(PAGE - 1) : frame;
-	if (lo > frame)
-		lo = frame;
-	if (sn->n == MAX_RANGES || sn->used + (hi - lo) > POOL) {
-		sn->full = true;
-		return NULL;
-	}
-	unsigned char *copy = sn->pool + sn->used;
-	/* the pages from the top down: the kernel stops at the first it cannot read */
-	memread_req reqs[BLOCK / PAGE + 2];
-	size_t k = 0;
-	for (uintptr_t end = hi; end > lo && k < sizeof(reqs) / sizeof(*reqs);) {
-		uintptr_t start = (end - 1) & ~(uintptr_t)(PAGE - 1);
-		if (start < lo)
-			start = lo;
-		reqs[k++] = (memread_req){ start, copy + (start - lo), end - start };
-		end = start;
-	}
-	size_t got = memread__batch(reqs, k);
-	if (!got || reqs[got - 1].addr > frame)
-		return NULL;
-	uintptr_t planned = lo;
-	lo = reqs[got - 1].addr;
-	sn->r[sn->n++] = (struct range){ lo, hi, copy + (lo - planned) };
-	sn->used += hi - planned;
-	return sn->r[sn->n - 1].copy + (frame - lo);
-}
-
-static const unsigned char *range_bytes(const struct snap *sn, int i, uintptr_t frame)
-{
-	return sn->r[i].copy + (frame - sn->r[i].lo);
-}
-
-/* Frame k of this walk: from the snapshot when it holds it, else read now. */
-static int fetch(struct py_walk *w, int k, uintptr_t frame, unsigned char *dst, int *last)
-{
-	struct snap *sn = w->cur;
-	int i = find_range(sn, frame, w->len, k < w->max && w->range_of[k] >= 0 &&
-			   w->addr[k] == frame ? w->range_of[k] : *last);
-	if (i < 0) {
-		if (!read_into(w, sn, frame))
-			return sn->full ? -ENOSPC : -EFAULT;
-		i = sn->n - 1;
-	}
-	memcpy(dst, range_bytes(sn, i, frame), w->len);
-	w->range_of[k] = *last = i;
-	return 0;
-}
+#include "cpython/framecopies.h"
 
 /* The walk itself; with w, it reads through w's copies and keeps every traversed
  * frame's address (*traversed of them) for pyframes__sample's check. */
@@ -137,7 +16,7 @@ static int walk(const py_runtime *rt, uintptr_t frame, uintptr_t must_reach, py_
 {
 	const py_offsets *o = rt->off;
 	unsigned char local[FRAME_BUF];
-	size_t len = frame_len(rt);
+	size_t len = framecopies__frame_len(rt);
 	int n = 0, k = 0, last = -1;
 
 	*truncated = false;
@@ -148,7 +27,7 @@ static int walk(const py_runtime *rt, uintptr_t frame, uintptr_t must_reach, py_
 			break;
 		}
 		unsigned char *buf = local;
-		int err = w ? fetch(w, k, frame, buf, &last) : memread__read(buf, frame, len);
+		int err = w ? framecopies__fetch(w, k, frame, buf, &last) : memread__read(buf, frame, len);
 		if (err == -ENOSPC)
 			*truncated = true; /* deeper than the copies hold: kept as cut */
 		if (err < 0)
@@ -156,8 +35,10 @@ static int walk(const py_runtime *rt, uintptr_t frame, uintptr_t must_reach, py_
 		if (w)
 			w->addr[k] = frame;
 		k++;
-		uintptr_t previous = word_at(buf, o->frame_previous);
-		uintptr_t code = word_at(buf, o->frame_code) & rt->code_tag_mask;
+		uintptr_t previous = framecopies__word(buf, o->frame_previous);
+		uintptr_t code = framecopies__word(buf, o->frame_code) & rt->code_tag_mask;
+		if (w && !w->blocks)
+			framecopies__learn(w, frame, previous);
 		if (frame == must_reach)
 			must_reach = 0;
 		/* a frame that no longer runs was freed and reused under us: the chain
@@ -173,7 +54,7 @@ static int walk(const py_runtime *rt, uintptr_t frame, uintptr_t must_reach, py_
 		if (!shim && code) {
 			out[n].code = code;
 			if (rt->instr_is_pointer) {
-				out[n].instr = word_at(buf, o->frame_instr);
+				out[n].instr = framecopies__word(buf, o->frame_instr);
 			} else {
 				int lasti;
 				memcpy(&lasti, buf + o->frame_instr, sizeof(lasti));
@@ -198,55 +79,6 @@ int pyframes__walk(const py_runtime *rt, uintptr_t frame, uintptr_t must_reach,
 	return walk(rt, frame, must_reach, out, max, truncated, NULL, NULL);
 }
 
-static struct snap *new_snap(void)
-{
-	struct snap *sn = calloc(1, sizeof(*sn));
-	if (sn && !(sn->pool = malloc(POOL))) {
-		free(sn);
-		return NULL;
-	}
-	return sn;
-}
-
-static void free_snap(struct snap *sn)
-{
-	if (sn)
-		free(sn->pool);
-	free(sn);
-}
-
-py_walk *pyframes__new_walk(const py_runtime *rt, int max)
-{
-	py_walk *w = calloc(1, sizeof(*w));
-	if (!w)
-		return NULL;
-	w->max = max;
-	w->len = frame_len(rt);
-	w->blocks = rt->instr_is_pointer;
-	w->addr = calloc((size_t)max, sizeof(*w->addr));
-	w->range_of = calloc((size_t)max, sizeof(*w->range_of));
-	w->cur = new_snap();
-	w->next = new_snap();
-	w->reqs = calloc(MAX_RANGES + 2, sizeof(*w->reqs));
-	if (!w->addr || !w->range_of || !w->cur || !w->next || !w->reqs) {
-		pyframes__free_walk(w);
-		return NULL;
-	}
-	return w;
-}
-
-void pyframes__free_walk(py_walk *w)
-{
-	if (!w)
-		return;
-	free(w->addr);
-	free(w->range_of);
-	free_snap(w->cur);
-	free_snap(w->next);
-	free(w->reqs);
-	free(w);
-}
-
 /* What must not have changed in a frame between the walk and the re-read: its link,
  * its code, whether it runs, who owns it, and for a caller (not the innermost frame,
  * which runs on) the instruction it called from, which holds still during the call. */
@@ -254,8 +86,8 @@ static bool same_frame(const py_runtime *rt, const unsigned char *a, const unsig
 		       bool innermost)
 {
 	const py_offsets *o = rt->off;
-	if (word_at(a, o->frame_previous) != word_at(b, o->frame_previous) ||
-	    word_at(a, o->frame_code) != word_at(b, o->frame_code))
+	if (framecopies__word(a, o->frame_previous) != framecopies__word(b, o->frame_previous) ||
+	    framecopies__word(a, o->frame_code) != framecopies__word(b, o->frame_code))
 		return false;
 	if (o->frame_executing != PY_NO_OFFSET && a[o->frame_executing] != b[o->frame_executing])
 		return false;
@@ -347,8 +179,8 @@ int pyframes__sample(const py_runtime *rt, py_walk *w, uintptr_t tstate, py_fram
 			return -EAGAIN; /* a new _PyCFrame: start over from it */
 		bool same = n > 0 && top_again == top;
 		for (int i = 0; same && i < k; i++)
-			same = same_frame(rt, range_bytes(cur, w->range_of[i], w->addr[i]),
-					  range_bytes(again, w->range_of[i], w->addr[i]), i == 0);
+			same = same_frame(rt, framecopies__bytes(cur, w->range_of[i], w->addr[i]),
+					  framecopies__bytes(again, w->range_of[i], w->addr[i]), i == 0);
 		if (same)
 			return n;
 		if (!top_again)

@@ -1,0 +1,87 @@
+/* The copies of process memory that pyframes.c's walks read through (private to
+ * agent/cpython/): which ranges a walk read, where their copies are, and, before
+ * 3.11, where each frame object's link pointed last time. */
+#ifndef FILSPY_FRAMECOPIES_H
+#define FILSPY_FRAMECOPIES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "filspy/memread.h"
+#include "filspy/pystack.h"
+
+#define FRAME_BUF 256
+
+/* Copies of the memory a walk read: ranges of the process's memory, each copied in
+ * one piece. On 3.11+ a frame is read with the data-stack memory below it (its
+ * callers, most of the time), so a walk of many frames takes a system call or two;
+ * on older versions frames are objects of their own and each range is one frame. */
+#define MAX_RANGES 4096
+#define POOL (2u << 20)
+#define BLOCK 1024u
+#define PAGE 4096u
+/* 3.6-3.10: where each frame object's link pointed the last time it was read, and
+ * whether it pointed there the time before too. A stack that holds still (the
+ * outer frames of most programs, a deep recursion) keeps its frames' addresses
+ * from sample to sample, so a frame is read together with its callers of last
+ * time in one system call; links that change every call (a caller that varies)
+ * are not followed, so that guesses never cost more than they save. */
+#define LINKS 4096u
+#define PREFETCH 64
+
+struct range {
+	uintptr_t lo, hi;
+	unsigned char *copy;
+};
+
+struct snap {
+	struct range r[MAX_RANGES];
+	int n;
+	size_t used;
+	bool full;            /* a walk needed more room than MAX_RANGES/POOL */
+	unsigned char *pool;
+};
+
+struct py_walk {
+	int max;              /* frames addr holds */
+	size_t len;           /* bytes read of each frame */
+	bool blocks;          /* frames sit in data-stack chunks (3.11+) */
+	uintptr_t *addr;      /* the frames the last walk passed, innermost first */
+	int *range_of;        /* the range of the snapshot each of them was read from */
+	struct snap *cur, *next;
+	memread_req *reqs;
+	struct link {
+		uintptr_t frame, previous;
+		bool stable;          /* previous was the same the time before */
+	} *links;             /* LINKS of them, by frame address (3.6-3.10) */
+};
+
+static inline uintptr_t framecopies__word(const unsigned char *buf, int32_t off)
+{
+	uintptr_t v;
+	memcpy(&v, buf + off, sizeof(v));
+	return v;
+}
+
+/* Bytes of a frame read into range i of sn. */
+static inline const unsigned char *framecopies__bytes(const struct snap *sn, int i,
+							uintptr_t frame)
+{
+	return sn->r[i].copy + (frame - sn->r[i].lo);
+}
+
+/* Frame k of this walk into dst (w->len bytes): from w->cur when it holds it, else
+ * read now (with what lies below it on 3.11+, with its stable callers before).
+ * *last: the range the walk's previous frame came from. Returns 0, -ENOSPC when
+ * the copies are full, -EFAULT when the frame cannot be read. */
+int framecopies__fetch(struct py_walk *w, int k, uintptr_t frame, unsigned char *dst, int *last);
+
+/* How many bytes of each frame a walk reads. */
+size_t framecopies__frame_len(const py_runtime *rt);
+
+/* Before 3.11: frame's link was previous in this walk. */
+void framecopies__learn(struct py_walk *w, uintptr_t frame, uintptr_t previous);
+
+#endif
