@@ -79,8 +79,16 @@ bool procthreads__exists(int tid)
 	return access(path, F_OK) == 0;
 }
 
+/* /proc/TID/syscall answers "running" for a runnable thread in 0.7 us where stat
+ * takes 4.5 (it formats fifty fields): a running thread is what the sampler asks
+ * about most (threadwatch hands it the ones that use CPU). stat is the fallback. */
 bool procthreads__running(int tid)
 {
+	long nr;
+	unsigned long arg1;
+	int r = procthreads__syscall(tid, &nr, &arg1);
+	if (r >= 0)
+		return r == 1;
 	struct tracked *t = track(tid);
 	if (!t)
 		return false;
