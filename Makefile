@@ -3,6 +3,8 @@
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
+# the -include of the .d files below would otherwise make their first target the goal
+.DEFAULT_GOAL := all
 
 V ?= 0
 Q := $(if $(filter 1,$(V)),,@)

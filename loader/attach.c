@@ -19,6 +19,8 @@
 
 #include "attach.h"
 #include "cli.h"
+#include "commands.h"
+#include "options.h"
 #include "filspy/folded.h"
 #include "filspy/control_protocol.h"
 #include "filspy/log.h"
@@ -64,17 +66,23 @@ static int write_outputs(const fs_settings *s, long pid, fs_profile *p, double s
 	fs_profile_meta meta = { .title = title, .backend = "pyspy (attached)", .rate_hz = s->rate_hz,
 				 .duration_s = seconds, .pid = (int)pid };
 	int status = 0;
+	bool to_file = s->file[0]; /* -o FILE: the first format goes there */
 	/* py-spy's samples tell no GIL states: the gil format (no writer) is skipped */
 	for (const fs_format_info *fmt = formats__table; fmt->name; fmt++) {
 		if (!(s->formats & fmt->flag) || !fmt->write)
 			continue;
 		char path[PATH_MAX + FS_LABEL_MAX + 64];
-		snprintf(path, sizeof(path), "%s/%s%s", s->output_dir, label, fmt->suffix);
+		if (to_file)
+			snprintf(path, sizeof(path), "%s", s->file);
+		else
+			snprintf(path, sizeof(path), "%s/%s%s", s->output_dir, label, fmt->suffix);
+		to_file = false;
 		fs_format_job job = { fmt, p, &meta };
 		if (report__write_file(path, formats__write_job, &job) < 0)
 			status = 1;
 		else if (!s->quiet)
-			fs_info("wrote %s (%llu samples)", path, (unsigned long long)profile__samples(p));
+			fs_info("wrote %s (%llu sample%s)", path, (unsigned long long)profile__samples(p),
+				profile__samples(p) == 1 ? "" : "s");
 	}
 	return status;
 }
@@ -154,14 +162,21 @@ static int run_injected(const fs_settings *s, long pid)
 
 int attach__main(int argc, char **argv)
 {
-	int at = cli__apply_options(argc, argv, 1);
+	const cli_command *c = commands__named("attach");
+	cli_profile_args opts;
+	int at = options__apply_profile(c, argc, argv, 1, &opts);
 	if (at < 0)
 		return EXIT_USAGE;
-	char *end;
-	long pid = at < argc ? strtol(argv[at], &end, 10) : 0;
+	if (opts.help)
+		return 0;
+	char *end = "";
+	const char *pidarg = at < argc ? argv[at] : getenv("FIL_PERF_SPY_PID");
+	long pid = pidarg ? strtol(pidarg, &end, 10) : 0;
 	/* options may also follow the pid: filspy attach PID --duration 2 */
-	int rest = at < argc ? cli__apply_options(argc, argv, at + 1) : argc;
-	if (at >= argc || *end || pid <= 0 || rest != argc) {
+	int rest = at < argc ? options__apply_profile(c, argc, argv, at + 1, &opts) : argc;
+	if (rest < 0)
+		return EXIT_USAGE;
+	if (!pidarg || *end || pid <= 0 || rest != argc) {
 		fs_error("usage: filspy attach [OPTIONS] PID   (e.g. --duration 10 --rate 200)");
 		return EXIT_USAGE;
 	}

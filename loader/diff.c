@@ -157,7 +157,7 @@ int diff__main(int argc, char **argv)
 		}
 	}
 	if (!before_path || !after_path || !out) {
-		usage(stderr);
+		fs_error("diff: name BEFORE, AFTER and -o DIFF.svg (see filspy diff --help)");
 		return EXIT_USAGE;
 	}
 	fs_profile *before = NULL, *after = NULL;

@@ -66,11 +66,25 @@ char *live__ask(long pid, const char *cmd)
 	return buf;
 }
 
+/* The PID operand, or --pid PID / -p PID / --pid=PID (py-spy's spelling); the
+ * options were checked against the command's table (loader/commands.c) already. */
 static long parse_pid(int argc, char **argv, const char *usage)
 {
-	char *end;
-	long pid = argc >= 2 ? strtol(argv[1], &end, 10) : 0;
-	if (argc < 2 || *end || pid <= 0) {
+	const char *text = NULL;
+	for (int i = 1; i < argc && !text; i++) {
+		if (!strcmp(argv[i], "--pid") || !strcmp(argv[i], "-p"))
+			text = i + 1 < argc ? argv[i + 1] : NULL;
+		else if (!strncmp(argv[i], "--pid=", 6))
+			text = argv[i] + 6;
+		else if (argv[i][0] == '-')
+			i += !strcmp(argv[i], "--iterations") || !strcmp(argv[i], "--sort") ||
+			     !strcmp(argv[i], "--delay");
+		else
+			text = argv[i];
+	}
+	char *end = "";
+	long pid = text ? strtol(text, &end, 10) : 0;
+	if (!text || *end || pid <= 0) {
 		fs_error("%s", usage);
 		return -1;
 	}
@@ -81,9 +95,22 @@ static long parse_pid(int argc, char **argv, const char *usage)
 	return pid;
 }
 
+static bool has_flag(int argc, char **argv, const char *a, const char *b)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], a) || (b && !strcmp(argv[i], b)))
+			return true;
+	return false;
+}
+
 int live__dump_main(int argc, char **argv)
 {
-	long pid = parse_pid(argc, argv, "usage: filspy dump PID");
+	if (has_flag(argc, argv, "--locals", "-l")) {
+		fs_error("dump: --locals is not available in filspy yet; py-spy dump --locals --pid "
+			 "PID shows them");
+		return EXIT_USAGE;
+	}
+	long pid = parse_pid(argc, argv, "usage: filspy dump [--pid] PID");
 	if (pid < 0)
 		return EXIT_USAGE;
 	char *answer = live__ask(pid, CONTROL_DUMP);
@@ -192,6 +219,7 @@ static void subtract(struct fn *now, size_t n, const struct fn *before, size_t m
 			}
 }
 
+static bool quit_requested;
 static struct termios saved_tty;
 static bool tty_raw;
 
@@ -203,21 +231,22 @@ static void restore_tty(void)
 
 int live__top_main(int argc, char **argv)
 {
-	long pid = parse_pid(argc, argv, "usage: filspy top PID [--iterations N] [--sort own|total]");
+	long pid = parse_pid(argc, argv, "usage: filspy top [--pid] PID [--iterations N] "
+				  "[--sort own|total] [--delay SECONDS]");
 	if (pid < 0)
 		return EXIT_USAGE;
-	int iterations = -1;
+	int iterations = -1, delay_ms = 1000;
 	bool sort_total = false;
-	for (int i = 2; i < argc; i++) {
-		if (!strcmp(argv[i], "--iterations") && i + 1 < argc)
+	for (int i = 1; i + 1 < argc; i++) { /* checked already (loader/options.c) */
+		if (!strcmp(argv[i], "--iterations"))
 			iterations = atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--sort") && i + 1 < argc)
+		else if (!strcmp(argv[i], "--sort"))
 			sort_total = !strcmp(argv[++i], "total");
-		else {
-			fs_error("top: unknown option %s", argv[i]);
-			return EXIT_USAGE;
-		}
+		else if (!strcmp(argv[i], "--delay"))
+			delay_ms = (int)(atof(argv[++i]) * 1000 + 0.5);
 	}
+	if (delay_ms < 10)
+		delay_ms = 10;
 	bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 	if (tty && tcgetattr(STDIN_FILENO, &saved_tty) == 0) {
 		struct termios raw = saved_tty;
@@ -239,8 +268,11 @@ int live__top_main(int argc, char **argv)
 					 "with FIL_PERF_SPY_ENABLED=1 (FIL_PERF_SPY_MODE=top) or use py-spy top",
 					 pid, strerror(errno));
 				status = 1;
+				break;
 			}
-			break; /* the process ended */
+			if (!quit_requested)
+				fs_info("process %ld ended (or closed its control socket)", pid);
+			break;
 		}
 		struct fn *now;
 		unsigned long long samples;
@@ -275,10 +307,10 @@ int live__top_main(int argc, char **argv)
 		before = now;
 		n_before = n;
 		samples_before = samples;
-		/* a second between refreshes, reading keys meanwhile */
+		/* --delay between refreshes, reading keys meanwhile */
 		struct pollfd p = { STDIN_FILENO, POLLIN, 0 };
-		bool quit = false;
-		for (int waited = 0; waited < 1000 && !quit; waited += 100) {
+		bool quit = iterations >= 0 && round + 1 >= iterations;
+		for (int waited = 0; waited < delay_ms && !quit; waited += 100) {
 			if (tty_raw && poll(&p, 1, 100) > 0) {
 				char key;
 				if (read(STDIN_FILENO, &key, 1) == 1) {

@@ -8,6 +8,7 @@
 #include "filspy/folded.h"
 #include "filspy/log.h"
 #include "filspy/writers.h"
+#include "options.h"
 #include "report.h"
 
 #define EXIT_USAGE 2
@@ -28,6 +29,10 @@ int report__load(const char *path, fs_profile **out)
 		fs_error("%s:%ld: not a folded-stack line (\"frame;frame COUNT\")", path, bad);
 	else if (err)
 		fs_error("cannot read %s: %s", path, strerror(-err));
+	if (!err && !profile__samples(p)) {
+		fs_error("%s: no samples in it (an empty raw profile)", path);
+		err = -ENODATA;
+	}
 	if (err) {
 		profile__free(p);
 		return err;
@@ -49,9 +54,10 @@ int report__write_file(const char *path, fs_file_writer writer, void *ctx)
 static void usage(FILE *f)
 {
 	char names[128];
-	fprintf(f, "usage: filspy report IN -f %s -o OUT [--title T] [--rate HZ]\n"
+	fprintf(f, "usage: filspy report IN [-f %s] -o OUT [--title T] [--rate HZ]\n"
 		   "  IN: a raw profile (folded stacks, ours or py-spy's), - for stdin\n"
-		   "  OUT: the file to write, - for stdout\n",
+		   "  OUT: the file to write, - for stdout; without -f its extension names\n"
+		   "  the format (.svg, .txt/.folded, .json, .pb/.pb.gz)\n",
 		formats__names(names, sizeof(names), "|", true));
 }
 
@@ -78,8 +84,7 @@ int report__main(int argc, char **argv)
 			meta.rate_hz = atoi(v) > 0 ? atoi(v) : 100;
 			i++;
 		} else if (a[0] == '-' && a[1]) {
-			fs_error("report: unknown option or missing value: %s", a);
-			usage(stderr);
+			fs_error("%s: unknown option or missing value: %s", argv[0], a);
 			return EXIT_USAGE;
 		} else if (!in) {
 			in = a;
@@ -88,8 +93,14 @@ int report__main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	/* convert, or report without -f: the format OUT's extension names */
+	const fs_format_info *by_ext = out ? options__format_of_file(out) : NULL;
+	if (!format && by_ext)
+		format = by_ext->name;
 	if (!in || !out || !format) {
-		usage(stderr);
+		fs_error("%s: name %s (see filspy %s --help)", argv[0],
+			 !in ? "the raw profile IN" : !out ? "the output with -o OUT"
+			 : "the format with -f FORMAT, or an OUT whose extension names one", argv[0]);
 		return EXIT_USAGE;
 	}
 	fs_format_job job = { formats__named(format), NULL, &meta };
