@@ -52,6 +52,7 @@ int control__open(fs_agent *a)
 	if (fd < 0)
 		return -errno;
 	unlink(addr.sun_path); /* a stale socket of a dead process with our pid */
+	control_protocol__sweep((unsigned)geteuid()); /* and those of other dead ones */
 	mode_t old = umask(0177);
 	int r = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
 	umask(old);

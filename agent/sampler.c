@@ -211,6 +211,12 @@ void *sampler__main(void *arg)
 	}
 	outputs__remove_checkpoint(a);
 	procthreads__forget();
+	if (a->detach_requested) {
+		/* OFF, not DONE: the next `filspy attach` starts a new session here */
+		__atomic_store_n(&a->state, FS_STATE_OFF, __ATOMIC_SEQ_CST);
+		futex__wake(&a->state);
+		return NULL;
+	}
 	finish(a);
 	return NULL;
 }

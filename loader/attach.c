@@ -31,61 +31,9 @@
 #include "inject.h"
 #include "live.h"
 #include "report.h"
+#include "session.h"
 
 #define EXIT_USAGE 2
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_stop(int sig)
-{
-	stop_signal = sig;
-}
-
-static void program_of(long pid, char *out, size_t size)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
-	FILE *f = fopen(path, "re");
-	if (!f || !fgets(out, (int)size, f))
-		snprintf(out, size, "process");
-	if (f)
-		fclose(f);
-	out[strcspn(out, "\n")] = 0;
-	settings__sanitize_label(out);
-}
-
-static int write_outputs(const fs_settings *s, long pid, fs_profile *p, double seconds)
-{
-	char label[FS_LABEL_MAX + 32], program[64], title[128];
-	program_of(pid, program, sizeof(program));
-	if (s->label[0])
-		snprintf(label, sizeof(label), "%s", s->label);
-	else
-		snprintf(label, sizeof(label), "%s-%ld", program, pid);
-	snprintf(title, sizeof(title), "%s (pid %ld, attached)", program, pid);
-	fs_profile_meta meta = { .title = title, .backend = "pyspy (attached)", .rate_hz = s->rate_hz,
-				 .duration_s = seconds, .pid = (int)pid };
-	int status = 0;
-	bool to_file = s->file[0]; /* -o FILE: the first format goes there */
-	/* py-spy's samples tell no GIL states: the gil format (no writer) is skipped */
-	for (const fs_format_info *fmt = formats__table; fmt->name; fmt++) {
-		if (!(s->formats & fmt->flag) || !fmt->write)
-			continue;
-		char path[PATH_MAX + FS_LABEL_MAX + 64];
-		if (to_file)
-			snprintf(path, sizeof(path), "%s", s->file);
-		else
-			snprintf(path, sizeof(path), "%s/%s%s", s->output_dir, label, fmt->suffix);
-		to_file = false;
-		fs_format_job job = { fmt, p, &meta };
-		if (report__write_file(path, formats__write_job, &job) < 0)
-			status = 1;
-		else if (!s->quiet)
-			fs_info("wrote %s (%llu sample%s)", path, (unsigned long long)profile__samples(p),
-				profile__samples(p) == 1 ? "" : "s");
-	}
-	return status;
-}
 
 /* The settings as "NAME=VALUE" lines for the agent: everything the environment
  * (and our options) say, an absolute output directory, quiet by default. */
@@ -116,23 +64,16 @@ static void settings_text(char *out, size_t size)
 }
 
 /* Waits for the duration, Ctrl-C/SIGTERM or the end of the process; then the agent
- * writes its files and ends its thread. Returns the exit status. */
+ * writes its files and ends its session (it stays loaded: the next attach starts a
+ * new one). Returns the exit status. */
 static int run_injected(const fs_settings *s, long pid)
 {
+	struct timespec since;
+	clock_gettime(CLOCK_REALTIME, &since);
 	if (!s->quiet)
 		fs_info("the agent samples pid %ld%s; Ctrl-C ends it", pid,
 			s->duration_s > 0 ? " for the duration asked" : "");
-	struct timespec t0, now;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		double elapsed = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
-		if (stop_signal || (s->duration_s > 0 && elapsed >= s->duration_s) ||
-		    (kill((pid_t)pid, 0) < 0 && errno == ESRCH))
-			break;
-		struct timespec nap = { 0, 50000000 };
-		nanosleep(&nap, NULL);
-	}
+	session__wait(s, pid);
 	/* asked now, not at the start: the agent opens its socket once its backend runs */
 	char *info = live__ask(pid, CONTROL_INFO);
 	char *done = live__ask(pid, CONTROL_FINISH);
@@ -150,11 +91,14 @@ static int run_injected(const fs_settings *s, long pid)
 		sscanf(l, "label %159s", label);
 		sscanf(l, "dir %4095s", dir);
 	}
-	if (!s->quiet && label[0] && done)
-		fs_info("the agent wrote %s/%s-pyspy.* and its thread ended; the process goes on", dir, label);
 	int status = done ? 0 : 1;
 	if (!done)
 		fs_error("the process ended before the profile could be asked for (pid %ld)", pid);
+	else if (!session__name_files(s, dir, label, &since)) {
+		fs_error("the agent in pid %ld wrote no file (its stderr may say why)", pid);
+		status = 1;
+	} else if (!s->quiet)
+		fs_info("the agent's session ended; the process goes on");
 	free(info);
 	free(done);
 	return status;
@@ -184,13 +128,24 @@ int attach__main(int argc, char **argv)
 		fs_error("no process %ld", pid);
 		return EXIT_USAGE;
 	}
+	char program[256];
+	if (!cli__is_python(pid, program, sizeof(program))) {
+		fs_error("pid %ld is not a Python process (it runs %s, with no libpython in it); "
+			 "nothing to profile", pid, program);
+		return 1;
+	}
 	extern char **environ;
 	fs_settings s;
 	settings__parse(&s, environ);
 	for (int i = 0; i < s.n_messages; i++)
 		fs_warn("%s", s.messages[i]);
-	signal(SIGINT, on_stop);
-	signal(SIGTERM, on_stop);
+	session__catch_signals();
+	/* an agent already samples there (filspy run, or an attach going on): reuse it */
+	char *running = live__ask(pid, CONTROL_INFO);
+	if (running) {
+		free(running);
+		return session__reuse(&s, pid);
+	}
 	char lib[PATH_MAX], text[6000], why[300] = "";
 	settings_text(text, sizeof(text));
 	int err = cli__find_library(lib, sizeof(lib));
@@ -258,7 +213,7 @@ int attach__main(int argc, char **argv)
 		int r = spawn__wait(child, 100, &status);
 		if (r != 0)
 			break;
-		if (stop_signal && !forwarded) {
+		if (session__stopped() && !forwarded) {
 			kill(child, SIGINT); /* py-spy writes its file on SIGINT */
 			forwarded = true;
 		}
@@ -285,7 +240,8 @@ int attach__main(int argc, char **argv)
 			fs_error("cannot read py-spy's output (line %ld)", bad);
 			result = 1;
 		} else {
-			result = write_outputs(&s, pid, p, difftime(time(NULL), started));
+			result = session__write(&s, pid, p, difftime(time(NULL), started),
+						"pyspy (attached)");
 		}
 		fclose(f);
 		profile__free(p);

@@ -1,5 +1,7 @@
-/* What the filspy command's subcommands share: where the agent library is. */
+/* What the filspy command's subcommands share: where the agent library is, and
+ * whether a process is Python at all. */
 #include <errno.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,4 +41,24 @@ int cli__find_library(char *out, size_t size)
 		}
 	}
 	return -ENOENT;
+}
+
+bool cli__is_python(long pid, char *program, size_t size)
+{
+	char path[64], exe[PATH_MAX], line[PATH_MAX + 128];
+	snprintf(path, sizeof(path), "/proc/%ld/exe", pid);
+	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = 0;
+	const char *base = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
+	snprintf(program, size, "%s", *base ? base : "?");
+	if (n <= 0 || !strncmp(base, "python", 6))
+		return true; /* unreadable: let the agent decide */
+	snprintf(path, sizeof(path), "/proc/%ld/maps", pid);
+	FILE *f = fopen(path, "re");
+	bool found = !f;
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, "/libpython") != NULL;
+	if (f)
+		fclose(f);
+	return found;
 }

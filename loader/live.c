@@ -20,6 +20,7 @@
 #include "filspy/log.h"
 #include "filspy/pyspy_path.h"
 #include "filspy/spawn.h"
+#include "cli.h"
 #include "live.h"
 
 #define EXIT_USAGE 2
@@ -27,6 +28,7 @@
 char *live__ask(long pid, const char *cmd)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	control_protocol__sweep(control_protocol__uid_of(pid)); /* SIGKILL's leftovers */
 	/* the agent's socket lives under the target's uid */
 	control_protocol__path(control_protocol__uid_of(pid), pid, addr.sun_path, sizeof(addr.sun_path));
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -118,6 +120,12 @@ int live__dump_main(int argc, char **argv)
 		fputs(answer, stdout);
 		free(answer);
 		return 0;
+	}
+	char program[256];
+	if (!cli__is_python(pid, program, sizeof(program))) {
+		fs_error("pid %ld is not a Python process (it runs %s, with no libpython in it); "
+			 "no stacks to dump", pid, program);
+		return 1;
 	}
 	/* no agent in there: py-spy can still read it, with ptrace */
 	char path[4096], pidtext[24], looked[1024];

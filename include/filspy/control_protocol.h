@@ -25,4 +25,9 @@ void control_protocol__path(unsigned uid, long pid, char *out, size_t size);
  * /proc/PID/status; the caller's own euid when it cannot be read. */
 unsigned control_protocol__uid_of(long pid);
 
+/* Removes the sockets in uid's folder whose process is gone (a SIGKILL leaves its
+ * socket behind: nothing ran to remove it). Touches only "<pid>.sock" names.
+ * Returns how many it removed. */
+int control_protocol__sweep(unsigned uid);
+
 #endif
