@@ -13,16 +13,68 @@
 
 #define EXIT_USAGE 2
 
-int report__load(const char *path, fs_profile **out)
+/* "f (a.py:12)" -> "f (a.py)" for each frame of a folded line, in place */
+static void drop_line_numbers(char *line)
+{
+	char *space = strrchr(line, ' '), *out = line, *p = line;
+	if (!space)
+		return;
+	while (p < space) {
+		char *end = p;
+		while (end < space && *end != ';')
+			end++;
+		size_t n = (size_t)(end - p), keep = n;
+		if (n > 3 && p[n - 1] == ')') {
+			size_t d = n - 1;
+			while (d > 0 && p[d - 1] >= '0' && p[d - 1] <= '9')
+				d--;
+			if (d < n - 1 && d > 1 && p[d - 1] == ':')
+				keep = d - 1;
+		}
+		memmove(out, p, keep);
+		out += keep;
+		if (keep != n)
+			*out++ = ')';
+		if (end < space)
+			*out++ = ';';
+		p = end + (end < space);
+	}
+	memmove(out, space, strlen(space) + 1);
+}
+
+static FILE *without_line_numbers(FILE *f, char **buf)
+{
+	size_t len = 0;
+	FILE *mem = open_memstream(buf, &len);
+	char *line = NULL;
+	size_t cap = 0;
+	while (mem && getline(&line, &cap, f) > 0) {
+		line[strcspn(line, "\n")] = 0;
+		drop_line_numbers(line);
+		fprintf(mem, "%s\n", line);
+	}
+	free(line);
+	if (!mem)
+		return NULL;
+	fclose(mem);
+	return fmemopen(*buf, len ? len : 1, "r");
+}
+
+int report__load_by(const char *path, bool lines, fs_profile **out)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
 	if (!f) {
 		fs_error("cannot read %s: %s", path, strerror(errno));
 		return -errno;
 	}
+	char *buf = NULL;
+	FILE *in = lines ? f : without_line_numbers(f, &buf);
 	fs_profile *p = profile__new(0);
 	long bad = 0;
-	int err = p ? folded__read(p, f, &bad) : -ENOMEM;
+	int err = p && in ? folded__read(p, in, &bad) : -ENOMEM;
+	if (in && in != f)
+		fclose(in);
+	free(buf);
 	if (f != stdin)
 		fclose(f);
 	if (err == -EINVAL)
@@ -39,6 +91,11 @@ int report__load(const char *path, fs_profile **out)
 	}
 	*out = p;
 	return 0;
+}
+
+int report__load(const char *path, fs_profile **out)
+{
+	return report__load_by(path, true, out);
 }
 
 int report__write_file(const char *path, fs_file_writer writer, void *ctx)

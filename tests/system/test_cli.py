@@ -478,3 +478,51 @@ def test_dump_and_top_take_pid_as_an_option(tmp_path):
     finally:
         target.kill()
         target.wait()
+
+
+# -- diff ----------------------------------------------------------------------
+
+def diff_rows(stdout):
+    """{function: (own change, total change)} from diff's table."""
+    rows = {}
+    for line in stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 7 and re.fullmatch(r"[+-]\d+\.\d\d", parts[0]):
+            rows[" ".join(parts[6:])] = (float(parts[0]), float(parts[3]))
+    return rows
+
+
+def test_diff_of_a_program_against_itself_with_5_lines_inserted_shows_only_noise(tmp_path):
+    shifted = tmp_path / "shares.py"
+    shifted.write_text("# one\n# two\n# three\n# four\n# five\n" + (PROGRAMS / "shares.py").read_text())
+    profiles = []
+    for i, program in enumerate((PROGRAMS / "shares.py", shifted)):
+        out = tmp_path / f"p{i}.txt"
+        r = filspy("record", "-r", "200", "-o", out, "--", python311(), program, "3", "0.3",
+                   timeout=120)
+        assert r.returncode == 0, r.stderr
+        profiles.append(out)
+    r = filspy("diff", *profiles, "-o", tmp_path / "d.svg")
+    assert r.returncode == 0, r.stderr
+    rows = diff_rows(r.stdout)
+    # three functions at ~50/30/20 %: 600 samples each run put the noise at a few points
+    assert all(abs(own) < 8 and abs(total) < 8 for own, total in rows.values()), r.stdout
+    assert not [name for name in rows if re.search(r":\d+\)$", name)], r.stdout
+    # the same profiles matched by line: every frame below the moved lines is new
+    by_line = diff_rows(filspy("diff", "--by", "line", *profiles, "-o", tmp_path / "l.svg").stdout)
+    assert max(abs(total) for own, total in by_line.values()) > 40, by_line
+
+
+def test_diff_colours_by_change_in_self_time(tmp_path):
+    before, after = tmp_path / "b.txt", tmp_path / "a.txt"
+    # main's own time is the same; only what it calls moved from g to f
+    before.write_text("main (m.py:1) 20\nmain (m.py:1);g (m.py:9) 80\n")
+    after.write_text("main (m.py:1) 20\nmain (m.py:1);f (m.py:5) 80\n")
+    r = filspy("diff", before, after, "-o", tmp_path / "d.svg")
+    assert r.returncode == 0, r.stderr
+    svg = (tmp_path / "d.svg").read_text()
+    main = re.search(r'data-name="main \(m.py\)"[^>]*>.*?fill="([^"]+)"', svg, re.S)
+    assert main and main.group(1) in ("rgb(240,240,240)", "#f0f0f0"), main and main.group(1)
+    rows = diff_rows(r.stdout)
+    assert rows["f (m.py)"] == (80.0, 80.0) and rows["g (m.py)"] == (-80.0, -80.0)
+    assert "main (m.py)" not in rows  # no change in own or total share
