@@ -47,6 +47,8 @@ static const cli_option profile_options[] = {
 
 static const cli_option dump_options[] = {
 	PID_OPTION,
+	{ "json", 'j', NULL, CLI_FLAG, NULL, NULL,
+	  "the threads as JSON, in py-spy dump --json's shape (plus each thread's state)" },
 	{ "locals", 'l', NULL, CLI_FLAG, NULL, NULL,
 	  "py-spy's; not available in filspy yet (an error says so)" },
 	HELP,
@@ -96,7 +98,9 @@ const cli_command commands__table[] = {
 	  "py-spy's spelling: run COMMAND, or attach to PID", profile_options, true, "command" },
 	{ "attach", "[OPTIONS] PID", "profile a running process until --duration or Ctrl-C",
 	  profile_options, true, "pid" },
-	{ "dump", "[--pid] PID", "print each thread's current stack", dump_options, false, "pid" },
+	{ "dump", "[--pid] PID [--json]",
+	  "print each thread's current stack, its Python name and GIL/idle state", dump_options,
+	  false, "pid" },
 	{ "top", "[--pid] PID [--iterations N] [--sort own|total] [--delay SECONDS]",
 	  "a live table of the functions sampled most", top_options, false, "pid" },
 	{ "report", "IN -f FORMAT -o OUT",

@@ -21,6 +21,7 @@
 #include "filspy/pyspy_path.h"
 #include "filspy/spawn.h"
 #include "cli.h"
+#include "dump_json.h"
 #include "live.h"
 
 #define EXIT_USAGE 2
@@ -115,11 +116,18 @@ int live__dump_main(int argc, char **argv)
 	long pid = parse_pid(argc, argv, "usage: filspy dump [--pid] PID");
 	if (pid < 0)
 		return EXIT_USAGE;
+	bool json = has_flag(argc, argv, "--json", "-j");
 	char *answer = live__ask(pid, CONTROL_DUMP);
 	if (answer) {
-		fputs(answer, stdout);
+		int status = 0;
+		if (!json)
+			fputs(answer, stdout);
+		else if (dump_json__print(answer, stdout) < 0) {
+			fs_error("dump: the agent in pid %ld answered no dump: %.200s", pid, answer);
+			status = 1;
+		}
 		free(answer);
-		return 0;
+		return status;
 	}
 	char program[256];
 	if (!cli__is_python(pid, program, sizeof(program))) {
@@ -137,7 +145,10 @@ int live__dump_main(int argc, char **argv)
 	}
 	snprintf(pidtext, sizeof(pidtext), "%ld", pid);
 	fs_info("process %ld runs no filspy agent; asking py-spy (needs ptrace)", pid);
-	execl(path, path, "dump", "--pid", pidtext, (char *)NULL);
+	if (json)
+		execl(path, path, "dump", "--json", "--pid", pidtext, (char *)NULL);
+	else
+		execl(path, path, "dump", "--pid", pidtext, (char *)NULL);
 	fs_error("cannot run %s: %s", path, strerror(errno));
 	return 1;
 }

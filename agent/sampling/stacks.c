@@ -9,6 +9,7 @@
 #include "sampling/stacks.h"
 #include "sampling/threadnames.h"
 #include "sampling/procthreads.h"
+#include "sampling/threadstate.h"
 
 #define KEY_TRUNCATED 0xfffffffffffffffeULL
 #define KEY_THREAD_BASE 0xffffffff00000000ULL
@@ -112,6 +113,7 @@ void stacks__dump(fs_agent *a, const py_runtime *rt, stack_builder *b, FILE *f)
 		goto out;
 	}
 	int n = pythreads__list(rt, threads, DUMP_MAX_THREADS);
+	gil_info gil = { 0 };
 	fprintf(f, "Process %d: %s\nPython v%s (%s backend)\n", a->pid, a->title, rt->version,
 		a->backend ? a->backend->name : "no");
 	for (int i = 0; i < n; i++) {
@@ -123,8 +125,14 @@ void stacks__dump(fs_agent *a, const py_runtime *rt, stack_builder *b, FILE *f)
 			depth = pyframes__sample(rt, walk, t->tstate, frames, STACKS_MAX_DEPTH, &truncated);
 		if (!t->top_frame)
 			depth = 0;
-		fprintf(f, "\nThread %d (%s): \"%s\"\n", t->tid,
-			procthreads__running(t->tid) ? "running" : "idle", procthreads__name(t->tid));
+		/* py-spy's words: active/idle, +gil for the holder, and ours for a waiter */
+		bool running;
+		threadstate__gil(rt, t->interp, &gil);
+		enum fs_thread_state state = threadstate__classify(rt, &gil, t, &running);
+		const char *word = state == TS_WAITING ? "waiting for the gil"
+				 : running ? (state == TS_HOLDING ? "active+gil" : "active")
+				 : (state == TS_HOLDING ? "idle+gil" : "idle");
+		fprintf(f, "\nThread %d (%s): \"%s\"\n", t->tid, word, threadnames__get(rt, t));
 		if (depth < 0)
 			fprintf(f, "    (the stack changed while it was read)\n");
 		else

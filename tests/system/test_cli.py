@@ -526,3 +526,63 @@ def test_diff_colours_by_change_in_self_time(tmp_path):
     rows = diff_rows(r.stdout)
     assert rows["f (m.py)"] == (80.0, 80.0) and rows["g (m.py)"] == (-80.0, -80.0)
     assert "main (m.py)" not in rows  # no change in own or total share
+
+
+# -- dump ----------------------------------------------------------------------
+
+THREADS = (
+    "import threading, time\n"
+    "def spin(seconds):\n"
+    "    end = time.time() + seconds\n"
+    "    while time.time() < end: pass\n"
+    "def nap(): time.sleep(8)\n"
+    "s = threading.Thread(target=spin, args=(8,), name='spinner')\n"
+    "n = threading.Thread(target=nap, name='napper')\n"
+    "s.start(); n.start(); spin(8); s.join(); n.join(); print('ok')\n")
+
+# the fields of py-spy 0.4's `dump --json` (its StackTrace and Frame structs)
+PYSPY_THREAD_FIELDS = {"pid", "thread_id", "thread_name", "os_thread_id", "active", "owns_gil",
+                       "frames", "process_info"}
+PYSPY_FRAME_FIELDS = {"name", "filename", "module", "short_filename", "line", "locals", "is_entry"}
+
+
+@pytest.fixture
+def threaded(tmp_path):
+    env = agent_env(tmp_path / "o", FIL_PERF_SPY_QUIET="1")
+    target = subprocess.Popen([python311(), "-c", THREADS], env=env, stdout=subprocess.PIPE,
+                              text=True)
+    sock = Path(f"/tmp/filspy-{os.geteuid()}/{target.pid}.sock")
+    for _ in range(100):
+        if sock.exists():
+            break
+        time.sleep(0.05)
+    time.sleep(0.5)  # the threading names are read once the threads run
+    yield target
+    target.kill()
+    target.wait()
+
+
+def test_dump_names_each_thread_as_python_does_with_its_state(threaded):
+    r = filspy("dump", "--pid", threaded.pid)
+    assert r.returncode == 0, r.stderr
+    names = {name: state for state, name in re.findall(r'^Thread \d+ \(([^)]+)\): "([^"]+)"$',
+                                                        r.stdout, re.M)}
+    assert set(names) == {"MainThread", "spinner", "napper"}, r.stdout
+    assert names["napper"] == "idle"
+    assert names["spinner"].startswith("active") or names["spinner"] == "waiting for the gil"
+    assert "nap (<string>:5)" in r.stdout and "spin (<string>:4)" in r.stdout
+
+
+def test_dump_json_has_py_spy_s_fields(threaded):
+    r = filspy("dump", "--pid", threaded.pid, "--json")
+    assert r.returncode == 0, r.stderr
+    threads = json.loads(r.stdout)
+    assert {t["thread_name"] for t in threads} == {"MainThread", "spinner", "napper"}
+    for t in threads:
+        assert PYSPY_THREAD_FIELDS <= set(t), t.keys()
+        assert t["pid"] == threaded.pid and t["frames"]
+        assert all(PYSPY_FRAME_FIELDS <= set(f) for f in t["frames"])
+        assert [f["is_entry"] for f in t["frames"]].count(True) == 1 and t["frames"][-1]["is_entry"]
+    napper = next(t for t in threads if t["thread_name"] == "napper")
+    assert napper["active"] is False and napper["owns_gil"] is False
+    assert napper["frames"][0]["name"] == "nap" and napper["frames"][0]["line"] == 5
