@@ -74,11 +74,12 @@ static void path_for(const fs_agent *a, const char *suffix, char *out, size_t si
 		out[0] = 0;
 }
 
-/* FILSPY_ACTIVATION (agent/agent.c) names the run's first process */
+/* FILSPY_ACTIVATION (agent/agent.c) names the run's first process; an attach
+ * session is a run of its own */
 static bool first_of_run(const fs_agent *a)
 {
 	const char *root = getenv("FILSPY_ACTIVATION");
-	return !root || atol(root) == a->pid;
+	return a->attached || !root || atol(root) == a->pid;
 }
 
 void outputs__write(fs_agent *a, bool final)

@@ -79,8 +79,8 @@ static void bash(void)
 	printf("# filspy completion for bash: eval \"$(filspy completions bash)\"\n"
 	       "_filspy() {\n  local cur=\"${COMP_WORDS[COMP_CWORD]}\" "
 	       "prev=\"${COMP_WORDS[COMP_CWORD-1]}\" cmd=\"${COMP_WORDS[1]}\" opts=\n"
-	       "  [ \"${COMP_WORDS[0]##*/}\" = perf-pyspy ] && cmd=run\n"
-	       "  if [ \"$COMP_CWORD\" -eq 1 ] && [ \"$cmd\" != run -o \"${COMP_WORDS[0]##*/}\" != perf-pyspy ]; then\n"
+	       "  local alias=; [ \"${COMP_WORDS[0]##*/}\" = perf-pyspy ] && cmd=run alias=1\n"
+	       "  if [ \"$COMP_CWORD\" -eq 1 ] && [ -z \"$alias\" ]; then\n"
 	       "    COMPREPLY=($(compgen -W '");
 	for (const cli_command *c = commands__table; c->name; c++)
 		printf("%s%s", c == commands__table ? "" : " ", c->name);

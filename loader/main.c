@@ -73,7 +73,11 @@ int main(int argc, char **argv)
 	if (!strcmp(self, "perf-pyspy"))
 		return run__main(commands__named("run"), argc, argv, 1);
 	if (argc < 2) {
-		usage(stderr);
+		char names[256] = "";
+		for (const cli_command *c = commands__table; c->name; c++)
+			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+				 c == commands__table ? "" : ", ", c->name);
+		fs_error("name a command: %s (see filspy --help)", names);
 		return EXIT_USAGE;
 	}
 	const char *sub = argv[1];

@@ -187,6 +187,13 @@ def test_every_command_has_help_that_exits_0():
         assert filspy("help", name).stdout == filspy(name, "--help").stdout
 
 
+def test_no_command_is_one_line_naming_them_all():
+    r = filspy()
+    assert r.returncode == 2
+    one_error_line(r)
+    assert all(name in r.stderr for name in commands())
+
+
 def test_help_comes_before_the_command_runs(tmp_path):
     marker = tmp_path / "ran"
     r = filspy("run", "--help", "--", python311(), "-c", f"open('{marker}', 'w')")
