@@ -593,3 +593,26 @@ def test_dump_json_has_py_spy_s_fields(threaded):
     napper = next(t for t in threads if t["thread_name"] == "napper")
     assert napper["active"] is False and napper["owns_gil"] is False
     assert napper["frames"][0]["name"] == "nap" and napper["frames"][0]["line"] == 5
+
+
+# -- run waits for the command: signals reach it as without filspy ---------------
+
+@pytest.mark.parametrize("how", ["ctrl-c to the group", "sigterm to filspy"])
+def test_run_passes_signals_on_and_ends_as_the_command_did(how, tmp_path):
+    def start(cmd):
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=plain_env(), start_new_session=True)
+        time.sleep(1.5)
+        if how == "ctrl-c to the group":
+            os.killpg(p.pid, signal.SIGINT)  # what a terminal's ^C does
+        else:
+            p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=30)
+        return p.returncode, out, err
+    code = "import time\nprint('up', flush=True)\ntime.sleep(20)\n"
+    base = start([python311(), "-c", code])
+    rc, out, err = start([FILSPY, "run", "--output-dir", tmp_path / "o", "-f", "raw", "--",
+                          python311(), "-c", code])
+    assert (rc, out) == base[:2], err
+    # the agent wrote its profile on the way out
+    assert list((tmp_path / "o").glob("*-pyspy.txt")), err
