@@ -108,16 +108,12 @@ static bool has_flag(int argc, char **argv, const char *a, const char *b)
 
 int live__dump_main(int argc, char **argv)
 {
-	if (has_flag(argc, argv, "--locals", "-l")) {
-		fs_error("dump: --locals is not available in filspy yet; py-spy dump --locals --pid "
-			 "PID shows them");
-		return EXIT_USAGE;
-	}
 	long pid = parse_pid(argc, argv, "usage: filspy dump [--pid] PID");
 	if (pid < 0)
 		return EXIT_USAGE;
 	bool json = has_flag(argc, argv, "--json", "-j");
-	char *answer = live__ask(pid, CONTROL_DUMP);
+	bool locals = has_flag(argc, argv, "--locals", "-l");
+	char *answer = live__ask(pid, locals ? CONTROL_DUMP_LOCALS : CONTROL_DUMP);
 	if (answer) {
 		int status = 0;
 		if (!json)
@@ -145,10 +141,14 @@ int live__dump_main(int argc, char **argv)
 	}
 	snprintf(pidtext, sizeof(pidtext), "%ld", pid);
 	fs_info("process %ld runs no filspy agent; asking py-spy (needs ptrace)", pid);
+	char *args[8] = { path, "dump", "--pid", pidtext };
+	int n = 4;
 	if (json)
-		execl(path, path, "dump", "--json", "--pid", pidtext, (char *)NULL);
-	else
-		execl(path, path, "dump", "--pid", pidtext, (char *)NULL);
+		args[n++] = "--json";
+	if (locals)
+		args[n++] = "--locals";
+	args[n] = NULL;
+	execv(path, args);
 	fs_error("cannot run %s: %s", path, strerror(errno));
 	return 1;
 }

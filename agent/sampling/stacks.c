@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "filspy/log.h"
+#include "cpython/pylocals.h"
 #include "sampling/stacks.h"
 #include "sampling/threadnames.h"
 #include "sampling/procthreads.h"
@@ -85,17 +86,21 @@ void stacks__add_both(fs_agent *a, stack_builder *b, bool to_main, fs_profile *s
 		     truncated, weight);
 }
 
+/* with locals_of, each frame's locals too (filspy dump --locals) */
 static void print_frames(FILE *f, stack_builder *b, const py_frame_ref *frames, int depth,
-			 bool truncated)
+			 bool truncated, const py_runtime *locals_of)
 {
 	if (depth > STACKS_MAX_DEPTH)
 		depth = STACKS_MAX_DEPTH;
 	symcache__resolve(b->cache, frames, depth, b->entries);
 	for (int k = 0; k < depth; k++) {
 		const sym_entry *e = b->entries[k];
-		if (e)
-			fprintf(f, "    %s (%s:%d)\n", e->name, e->file,
-				symcache__line(b->cache, e, &frames[k]));
+		if (!e)
+			continue;
+		fprintf(f, "    %s (%s:%d)\n", e->name, e->file,
+			symcache__line(b->cache, e, &frames[k]));
+		if (locals_of)
+			pylocals__print(locals_of, &frames[k], f);
 	}
 	if (truncated)
 		fprintf(f, "    [truncated]\n");
@@ -136,7 +141,7 @@ void stacks__dump(fs_agent *a, const py_runtime *rt, stack_builder *b, FILE *f)
 		if (depth < 0)
 			fprintf(f, "    (the stack changed while it was read)\n");
 		else
-			print_frames(f, b, frames, depth, truncated);
+			print_frames(f, b, frames, depth, truncated, a->dump_locals ? rt : NULL);
 	}
 out:
 	pyframes__free_walk(walk);

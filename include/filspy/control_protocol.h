@@ -9,6 +9,7 @@
 
 #define CONTROL_SNAPSHOT "snapshot" /* the profile so far, raw folded */
 #define CONTROL_DUMP "dump"         /* every thread's current stack */
+#define CONTROL_DUMP_LOCALS "dump-locals" /* the same with each frame's locals */
 #define CONTROL_INFO "info"         /* pid, backend, rate, samples, label, dir */
 #define CONTROL_FLUSH "flush"       /* write the files now */
 #define CONTROL_STOP "stop"         /* stop sampling; files at exit */

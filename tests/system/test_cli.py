@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (FILSPY, PROGRAMS, ROOT, agent_env, parse_folded, plain_env, python311)
+from conftest import (FILSPY, PROGRAMS, ROOT, agent_env, interpreter_params, parse_folded, plain_env,
+                      python311)
 
 PYSPY = ROOT / "build" / "tools" / "py-spy" / "bin" / "py-spy"
 SPIN = PROGRAMS / "long_spin.py"
@@ -461,13 +462,6 @@ def test_a_process_that_is_not_python_gets_one_clear_line(sub):
         target.wait()
 
 
-def test_dump_locals_says_it_is_not_available_rather_than_ignoring_it():
-    r = filspy("dump", "--locals", "--pid", os.getpid())
-    assert r.returncode == 2
-    one_error_line(r)
-    assert "--locals" in r.stderr
-
-
 def test_dump_and_top_take_pid_as_an_option(tmp_path):
     env = agent_env(tmp_path / "o", FIL_PERF_SPY_QUIET="1")
     target = subprocess.Popen([python311(), SPIN, "6"], env=env, stdout=subprocess.PIPE, text=True)
@@ -616,3 +610,48 @@ def test_run_passes_signals_on_and_ends_as_the_command_did(how, tmp_path):
     assert (rc, out) == base[:2], err
     # the agent wrote its profile on the way out
     assert list((tmp_path / "o").glob("*-pyspy.txt")), err
+
+
+LOCALS = (
+    "import time\n"
+    "def work(n, label='x', *rest):\n"
+    "    f = 2.5; neg = -12345678901; s = \"it's\\nok\"; b = b'\\x00ab'; none = None\n"
+    "    flag = True; items = [1, 2]\n"
+    "    end = time.time() + 8\n"
+    "    while time.time() < end: pass\n"
+    "work(3, 'lbl')\n")
+# py-spy 0.4's LocalVariable
+PYSPY_LOCAL_FIELDS = {"name", "addr", "arg", "repr"}
+
+
+@pytest.mark.parametrize("python", interpreter_params([6, 8, 10, 11, 12, 13]))
+def test_dump_locals_shows_arguments_and_locals_as_python_reprs(python, tmp_path):
+    env = agent_env(tmp_path / "o", FIL_PERF_SPY_QUIET="1")
+    target = subprocess.Popen([python, "-c", LOCALS], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        sock = Path(f"/tmp/filspy-{os.geteuid()}/{target.pid}.sock")
+        for _ in range(200):
+            if sock.exists():
+                break
+            time.sleep(0.05)
+        time.sleep(0.5)
+        r = filspy("dump", "--locals", "--pid", target.pid)
+        assert r.returncode == 0, r.stderr
+        work = r.stdout[r.stdout.index("    work (<string>:"):]
+        work = work[:work.index("    <module>")]
+        assert "        Arguments:\n            n: 3\n            label: 'lbl'\n" in work, work
+        for line in ("f: 2.5", "neg: -12345678901", "s: \"it's\\nok\"", "b: b'\\x00ab'",
+                     "none: None", "flag: True"):
+            assert f"            {line}\n" in work, (line, work)
+        assert re.search(r"items: <list at 0x[0-9a-f]+>", work) and "rest: <tuple at 0x" in work
+        threads = json.loads(filspy("dump", "--locals", "--json", "--pid", target.pid).stdout)
+        frame = next(f for t in threads for f in t["frames"] if f["name"] == "work")
+        assert all(PYSPY_LOCAL_FIELDS <= set(v) for v in frame["locals"]), frame
+        by_name = {v["name"]: v for v in frame["locals"]}
+        assert by_name["n"]["arg"] is True and by_name["n"]["repr"] == "3"
+        assert by_name["f"]["arg"] is False and by_name["f"]["repr"] == "2.5"
+        plain = json.loads(filspy("dump", "--json", "--pid", target.pid).stdout)
+        assert all(f["locals"] is None for t in plain for f in t["frames"])
+    finally:
+        target.kill()
+        target.wait()
