@@ -1,5 +1,6 @@
 /* What the filspy command's subcommands share: where the agent library is, and
  * whether a process is Python at all. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <limits.h>
@@ -61,4 +62,42 @@ bool cli__is_python(long pid, char *program, size_t size)
 	if (f)
 		fclose(f);
 	return found;
+}
+
+/* the parent of pid from /proc/PID/stat (after the command's closing paren) */
+static long parent_of(long pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	FILE *f = fopen(path, "re");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = 0;
+	char *paren = strrchr(buf, ')');
+	long ppid = 0;
+	if (!paren || sscanf(paren + 1, " %*c %ld", &ppid) != 1)
+		return 0;
+	return ppid;
+}
+
+int cli__descendants(long pid, long *out, int max)
+{
+	int n = 0;
+	if (max < 1)
+		return 0;
+	out[n++] = pid;
+	/* breadth first: each round adds the children of the processes found so far */
+	for (int at = 0; at < n && n < max; at++) {
+		DIR *d = opendir("/proc");
+		for (struct dirent *e; d && n < max && (e = readdir(d));) {
+			char *end;
+			long p = strtol(e->d_name, &end, 10);
+			if (p > 0 && !*end && parent_of(p) == out[at])
+				out[n++] = p;
+		}
+		if (d)
+			closedir(d);
+	}
+	return n;
 }

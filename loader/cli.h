@@ -14,4 +14,8 @@ int cli__find_library(char *out, size_t size);
  * program (size bytes). */
 bool cli__is_python(long pid, char *program, size_t size);
 
+/* pid and its descendants, parents before their children, into out[0..max).
+ * Returns how many. */
+int cli__descendants(long pid, long *out, int max);
+
 #endif

@@ -51,6 +51,8 @@ static const cli_option dump_options[] = {
 	  "the threads as JSON, in py-spy dump --json's shape (plus each thread's state)" },
 	{ "locals", 'l', NULL, CLI_FLAG, NULL, NULL,
 	  "each frame's arguments and locals (repr of None, bool, int, float, str, bytes)" },
+	{ "subprocesses", 's', NULL, CLI_FLAG, NULL, NULL,
+	  "every Python process of PID's tree, once each, each under its header" },
 	HELP,
 	END,
 };
@@ -98,7 +100,7 @@ const cli_command commands__table[] = {
 	  "py-spy's spelling: run COMMAND, or attach to PID", profile_options, true, "command" },
 	{ "attach", "[OPTIONS] PID", "profile a running process until --duration or Ctrl-C",
 	  profile_options, true, "pid" },
-	{ "dump", "[--pid] PID [--locals] [--json]",
+	{ "dump", "[--pid] PID [--locals] [--json] [--subprocesses]",
 	  "print each thread's current stack, its Python name and GIL/idle state", dump_options,
 	  false, "pid" },
 	{ "top", "[--pid] PID [--iterations N] [--sort own|total] [--delay SECONDS]",

@@ -1,6 +1,5 @@
-/* `filspy dump PID` and `filspy top PID`: ask the agent inside a running process
- * over its control socket (no ptrace needed); without an agent, dump falls back to
- * `py-spy dump --pid`. */
+/* The control socket of the agent inside a running process, which `dump`, `top`
+ * and `attach` ask (no ptrace needed), and `filspy top PID`. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -18,10 +17,6 @@
 #include "filspy/folded.h"
 #include "filspy/control_protocol.h"
 #include "filspy/log.h"
-#include "filspy/pyspy_path.h"
-#include "filspy/spawn.h"
-#include "cli.h"
-#include "dump_json.h"
 #include "live.h"
 
 #define EXIT_USAGE 2
@@ -71,7 +66,7 @@ char *live__ask(long pid, const char *cmd)
 
 /* The PID operand, or --pid PID / -p PID / --pid=PID (py-spy's spelling); the
  * options were checked against the command's table (loader/commands.c) already. */
-static long parse_pid(int argc, char **argv, const char *usage)
+long live__parse_pid(int argc, char **argv, const char *usage)
 {
 	const char *text = NULL;
 	for (int i = 1; i < argc && !text; i++) {
@@ -98,60 +93,6 @@ static long parse_pid(int argc, char **argv, const char *usage)
 	return pid;
 }
 
-static bool has_flag(int argc, char **argv, const char *a, const char *b)
-{
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], a) || (b && !strcmp(argv[i], b)))
-			return true;
-	return false;
-}
-
-int live__dump_main(int argc, char **argv)
-{
-	long pid = parse_pid(argc, argv, "usage: filspy dump [--pid] PID");
-	if (pid < 0)
-		return EXIT_USAGE;
-	bool json = has_flag(argc, argv, "--json", "-j");
-	bool locals = has_flag(argc, argv, "--locals", "-l");
-	char *answer = live__ask(pid, locals ? CONTROL_DUMP_LOCALS : CONTROL_DUMP);
-	if (answer) {
-		int status = 0;
-		if (!json)
-			fputs(answer, stdout);
-		else if (dump_json__print(answer, stdout) < 0) {
-			fs_error("dump: the agent in pid %ld answered no dump: %.200s", pid, answer);
-			status = 1;
-		}
-		free(answer);
-		return status;
-	}
-	char program[256];
-	if (!cli__is_python(pid, program, sizeof(program))) {
-		fs_error("pid %ld is not a Python process (it runs %s, with no libpython in it); "
-			 "no stacks to dump", pid, program);
-		return 1;
-	}
-	/* no agent in there: py-spy can still read it, with ptrace */
-	char path[4096], pidtext[24], looked[1024];
-	if (pyspy_path__find(getenv("FIL_PERF_SPY_PYSPY"), path, sizeof(path), looked,
-			     sizeof(looked)) < 0) {
-		fs_error("process %ld runs no filspy agent and py-spy is not found to read it "
-			 "with ptrace (looked %s): pip install py-spy", pid, looked);
-		return 1;
-	}
-	snprintf(pidtext, sizeof(pidtext), "%ld", pid);
-	fs_info("process %ld runs no filspy agent; asking py-spy (needs ptrace)", pid);
-	char *args[8] = { path, "dump", "--pid", pidtext };
-	int n = 4;
-	if (json)
-		args[n++] = "--json";
-	if (locals)
-		args[n++] = "--locals";
-	args[n] = NULL;
-	execv(path, args);
-	fs_error("cannot run %s: %s", path, strerror(errno));
-	return 1;
-}
 
 struct fn {
 	char name[256];
@@ -250,7 +191,7 @@ static void restore_tty(void)
 
 int live__top_main(int argc, char **argv)
 {
-	long pid = parse_pid(argc, argv, "usage: filspy top [--pid] PID [--iterations N] "
+	long pid = live__parse_pid(argc, argv, "usage: filspy top [--pid] PID [--iterations N] "
 				  "[--sort own|total] [--delay SECONDS]");
 	if (pid < 0)
 		return EXIT_USAGE;

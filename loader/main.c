@@ -10,6 +10,7 @@
 #include "completions.h"
 #include "diff.h"
 #include "doctor.h"
+#include "dump.h"
 #include "live.h"
 #include "options.h"
 #include "report.h"
@@ -45,7 +46,7 @@ static int dispatch(const cli_command *c, int argc, char **argv)
 	if (!strcmp(n, "doctor"))
 		return doctor__main(argc, argv);
 	if (!strcmp(n, "dump"))
-		return live__dump_main(argc, argv);
+		return dump__main(argc, argv);
 	if (!strcmp(n, "top"))
 		return live__top_main(argc, argv);
 	if (!strcmp(n, "completions"))

@@ -655,3 +655,31 @@ def test_dump_locals_shows_arguments_and_locals_as_python_reprs(python, tmp_path
     finally:
         target.kill()
         target.wait()
+
+
+TREE = (
+    "import subprocess, sys, time\n"
+    "code = 'import time\\ndef child_spin():\\n    end = time.time() + 8\\n    while time.time() < end: pass\\nchild_spin()'\n"
+    "kids = [subprocess.Popen([sys.executable, '-c', code]) for _ in range(2)]\n"
+    "sh = subprocess.Popen(['sh', '-c', 'sleep 8'])\n"
+    "def parent_wait():\n"
+    "    for k in kids: k.wait()\n"
+    "parent_wait(); sh.wait(); print('ok')\n")
+
+
+def test_dump_subprocesses_dumps_every_python_process_of_the_tree_once(tmp_path):
+    env = agent_env(tmp_path / "o", FIL_PERF_SPY_QUIET="1")
+    target = subprocess.Popen([python311(), "-c", TREE], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        time.sleep(2)
+        r = filspy("dump", "--subprocesses", "--pid", target.pid)
+        assert r.returncode == 0, r.stderr
+        headers = re.findall(r"^Process (\d+):", r.stdout, re.M)
+        assert len(headers) == len(set(headers)) == 3, r.stdout  # the sh is no Python
+        assert headers[0] == str(target.pid)
+        assert r.stdout.count("child_spin (<string>:4)") == 2 and "parent_wait" in r.stdout
+        threads = json.loads(filspy("dump", "-s", "--json", target.pid).stdout)
+        assert sorted({t["pid"] for t in threads}) == sorted(map(int, headers))
+    finally:
+        target.kill()
+        target.wait()
