@@ -15,6 +15,7 @@
 #include "options.h"
 #include "report.h"
 #include "run.h"
+#include "top.h"
 
 #define EXIT_USAGE 2
 
@@ -48,7 +49,7 @@ static int dispatch(const cli_command *c, int argc, char **argv)
 	if (!strcmp(n, "dump"))
 		return dump__main(argc, argv);
 	if (!strcmp(n, "top"))
-		return live__top_main(argc, argv);
+		return top__main(argc, argv);
 	if (!strcmp(n, "completions"))
 		return completions__main(argc, argv);
 	if (!strcmp(n, "version")) {

@@ -683,3 +683,41 @@ def test_dump_subprocesses_dumps_every_python_process_of_the_tree_once(tmp_path)
     finally:
         target.kill()
         target.wait()
+
+
+def test_top_works_on_a_python_process_without_the_agent_and_leaves_no_session(tmp_path):
+    target = subprocess.Popen([python311(), SPIN, "8"], stdout=subprocess.PIPE, text=True,
+                              cwd=tmp_path)
+    try:
+        time.sleep(0.5)
+        for _ in range(2):  # the second one loads a new session into the same agent
+            r = filspy("top", "--pid", target.pid, "--iterations", "2", "--delay", "0.3",
+                       cwd=tmp_path)
+            assert r.returncode == 0, r.stderr
+            tables = r.stdout.split("filspy top: pid")[1:]
+            assert len(tables) == 2 and all("hot_loop (long_spin.py)" in t for t in tables), r.stdout
+            # each table is one interval's, not everything since the start
+            interval, total = map(int, re.search(r"(\d+) samples in the last interval, (\d+) in all",
+                                                 tables[1]).groups())
+            assert interval < total, tables[1]
+        sock = Path(f"/tmp/filspy-{os.geteuid()}/{target.pid}.sock")
+        time.sleep(0.5)
+        assert not sock.exists()  # top ended the session it started
+        stdout, _ = target.communicate(timeout=30)
+        assert (target.returncode, stdout) == (0, "spun\n")
+        assert list(tmp_path.iterdir()) == []  # top mode writes no file
+    finally:
+        target.kill()
+        target.wait()
+
+
+def test_top_of_a_process_that_is_not_python_is_one_line():
+    target = subprocess.Popen(["sleep", "30"])
+    try:
+        r = filspy("top", target.pid, "--iterations", "1")
+        assert r.returncode == 1 and r.stdout == ""
+        one_error_line(r)
+        assert "is not a Python process" in r.stderr
+    finally:
+        target.kill()
+        target.wait()
