@@ -63,17 +63,46 @@ static void settings_text(char *out, size_t size)
 		snprintf(out + at, size - at, "FIL_PERF_OUTPUT_DIR=%s/outputs/perf\n", cwd);
 }
 
-/* Waits for the duration, Ctrl-C/SIGTERM or the end of the process; then the agent
- * writes its files and ends its session (it stays loaded: the next attach starts a
- * new one). Returns the exit status. */
-static int run_injected(const fs_settings *s, long pid)
+/* text for a child of the tree: its own label (LABEL-PID) and no -o FILE, which
+ * is the attached process's */
+static void child_text(const char *text, long pid, char *out, size_t size)
 {
-	struct timespec since;
-	clock_gettime(CLOCK_REALTIME, &since);
-	if (!s->quiet)
-		fs_info("the agent samples pid %ld%s; Ctrl-C ends it", pid,
-			s->duration_s > 0 ? " for the duration asked" : "");
-	session__wait(s, pid);
+	size_t at = 0;
+	out[0] = 0;
+	for (const char *l = text; *l && at < size;) {
+		size_t n = strcspn(l, "\n");
+		if (!strncasecmp(l, "FIL_PERF_RUN_LABEL=", 19))
+			at += (size_t)snprintf(out + at, size - at, "%.*s-%ld\n", (int)n, l, pid);
+		else if (strncasecmp(l, "FIL_PERF_SPY_FILE=", 18))
+			at += (size_t)snprintf(out + at, size - at, "%.*s\n", (int)n, l);
+		l += n + (l[n] == '\n');
+	}
+}
+
+/* --subprocesses: loads the agent into every Python process below root that runs
+ * now (those forked later follow by themselves); returns how many took it */
+static int attach_children(long root, const char *lib, const char *text, long *kids, int max)
+{
+	long tree[256];
+	int n = cli__descendants(root, tree, 256), k = 0;
+	static char own[6100];
+	for (int i = 1; i < n && k < max; i++) {
+		char program[256], why[300] = "";
+		if (!cli__is_python(tree[i], program, sizeof(program)) || live__answers(tree[i]))
+			continue; /* not Python, or sampled already (a fork of a profiled parent) */
+		child_text(text, tree[i], own, sizeof(own));
+		if (inject__agent((pid_t)tree[i], lib, own, why, sizeof(why)) == 0)
+			kids[k++] = tree[i];
+		else
+			fs_warn("child pid %ld is not profiled: %s", tree[i], why);
+	}
+	return k;
+}
+
+/* Asks the agent in pid to write its files and end its session, waits until it
+ * has, and names the files. Returns 0, or 1 when it wrote none. */
+static int finish_one(const fs_settings *s, long pid, const struct timespec *since)
+{
 	/* asked now, not at the start: the agent opens its socket once its backend runs */
 	char *info = live__ask(pid, CONTROL_INFO);
 	char *done = live__ask(pid, CONTROL_FINISH);
@@ -94,13 +123,38 @@ static int run_injected(const fs_settings *s, long pid)
 	int status = done ? 0 : 1;
 	if (!done)
 		fs_error("the process ended before the profile could be asked for (pid %ld)", pid);
-	else if (!session__name_files(s, dir, label, &since)) {
+	else if (!session__name_files(s, dir, label, since)) {
 		fs_error("the agent in pid %ld wrote no file (its stderr may say why)", pid);
 		status = 1;
-	} else if (!s->quiet)
-		fs_info("the agent's session ended; the process goes on");
+	}
 	free(info);
 	free(done);
+	return status;
+}
+
+/* Waits for the duration, Ctrl-C/SIGTERM or the end of the process; then each
+ * agent (pid's, and its children's with --subprocesses) writes its files and ends
+ * its session (it stays loaded: the next attach starts a new one). Returns the
+ * exit status: pid's. */
+static int run_injected(const fs_settings *s, long pid, const char *lib, const char *text)
+{
+	struct timespec since;
+	clock_gettime(CLOCK_REALTIME, &since);
+	long kids[64];
+	int n = s->subprocesses ? attach_children(pid, lib, text, kids, 64) : 0;
+	if (!s->quiet)
+		fs_info("the agent samples pid %ld%s%s; Ctrl-C ends it", pid,
+			n ? " and its Python children" : "",
+			s->duration_s > 0 ? " for the duration asked" : "");
+	session__wait(s, pid);
+	int status = finish_one(s, pid, &since);
+	fs_settings child = *s;
+	child.file[0] = 0; /* the children's files have their own names */
+	for (int i = 0; i < n; i++)
+		if (kill((pid_t)kids[i], 0) == 0)
+			finish_one(&child, kids[i], &since);
+	if (!status && !s->quiet)
+		fs_info("the agent's session ended; the process goes on");
 	return status;
 }
 
@@ -154,7 +208,7 @@ int attach__main(int argc, char **argv)
 	else
 		snprintf(why, sizeof(why), "libfilspy.so not found");
 	if (!err)
-		return run_injected(&s, pid);
+		return run_injected(&s, pid, lib, text);
 	fs_info("could not load the agent into pid %ld (%s); recording with py-spy instead", pid, why);
 	char pyspy[PATH_MAX], looked[1024];
 	if (pyspy_path__find(s.pyspy, pyspy, sizeof(pyspy), looked, sizeof(looked)) < 0) {

@@ -721,3 +721,28 @@ def test_top_of_a_process_that_is_not_python_is_one_line():
     finally:
         target.kill()
         target.wait()
+
+
+def test_attach_subprocesses_reaches_the_children_already_running(tmp_path):
+    target = subprocess.Popen([python311(), "-c", TREE], stdout=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.5)
+        out = tmp_path / "o"
+        r = filspy("attach", "--subprocesses", "-d", "1", "-f", "raw", "--output-dir", out,
+                   target.pid, timeout=60)
+        assert r.returncode == 0, r.stderr
+        files = sorted(p.name for p in out.iterdir())
+        assert len(files) == 3, (files, r.stderr)  # the parent and its two Python children
+        for name in files:
+            assert f"wrote {out / name}" in r.stderr
+        children = [f for f in files if not f.startswith(f"<string>-{target.pid}")
+                    and str(target.pid) not in f]
+        assert len(children) == 2, files
+        for name in children:
+            stacks = parse_folded((out / name).read_text())
+            assert any(s[-1].startswith("child_spin") for s in stacks), stacks
+        stdout, _ = target.communicate(timeout=30)
+        assert (target.returncode, stdout) == (0, "ok\n")
+    finally:
+        target.kill()
+        target.wait()
