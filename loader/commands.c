@@ -93,32 +93,50 @@ static const cli_option doctor_options[] = {
 
 static const cli_option help_only[] = { HELP, END };
 
+#define RUN_NOTES                                                                         \
+	"-o FILE: the run's first Python process writes FILE; the processes it starts\n"     \
+	"write <label>-<pid> files in the output directory. filspy waits for COMMAND and\n" \
+	"exits as it did; it says so when no profile was written.\n"
+
+#define REPORT_NOTES                                                                      \
+	"IN: a raw profile (folded stacks, ours or py-spy's), - for stdin. OUT: the file to\n" \
+	"write, - for stdout; without -f its extension names the format (.svg, .txt or\n"      \
+	".folded, .json, .pb or .pb.gz).\n"
+
 const cli_command commands__table[] = {
 	{ "run", "[OPTIONS] [--] COMMAND [ARGS...]",
-	  "profile COMMAND and every Python process it starts", profile_options, true, "command" },
+	  "profile COMMAND and every Python process it starts", profile_options, true, "command",
+	  RUN_NOTES },
 	{ "record", "[OPTIONS] (--pid PID | [--] COMMAND [ARGS...])",
-	  "py-spy's spelling: run COMMAND, or attach to PID", profile_options, true, "command" },
+	  "py-spy's spelling: run COMMAND, or attach to PID", profile_options, true, "command",
+	  RUN_NOTES },
 	{ "attach", "[OPTIONS] PID", "profile a running process until --duration or Ctrl-C",
-	  profile_options, true, "pid" },
+	  profile_options, true, "pid", NULL },
 	{ "dump", "[--pid] PID [--locals] [--json] [--subprocesses]",
 	  "print each thread's current stack, its Python name and GIL/idle state", dump_options,
-	  false, "pid" },
+	  false, "pid", NULL },
 	{ "top", "[--pid] PID [--iterations N] [--sort own|total] [--delay SECONDS]",
-	  "a live table of the functions sampled most", top_options, false, "pid" },
-	{ "report", "IN -f FORMAT -o OUT",
+	  "a live table of the functions sampled most", top_options, false, "pid", NULL },
+	{ "report", "IN [-f FORMAT] -o OUT",
 	  "convert a raw profile (folded stacks, ours or py-spy's) to another format",
-	  report_options, false, "file" },
+	  report_options, false, "file", REPORT_NOTES },
 	{ "convert", "IN -o OUT [-f FORMAT]",
-	  "report, the format taken from OUT's extension", report_options, false, "file" },
+	  "report, the format taken from OUT's extension", report_options, false, "file",
+	  REPORT_NOTES },
 	{ "diff", "BEFORE AFTER -o DIFF.svg [--by function|line] [--top N]",
-	  "a differential flamegraph of two raw profiles", diff_options, false, "file" },
+	  "a differential flamegraph of two raw profiles", diff_options, false, "file",
+	  "BEFORE, AFTER: raw profiles (folded stacks, ours or py-spy's). Frames match by\n"
+	  "function (--by line: by function and line, so code that moved does not match);\n"
+	  "widths come from AFTER; red: a larger own share (as the leaf) of the samples than\n"
+	  "in BEFORE, blue: a smaller one. The table lists the functions whose own or total\n"
+	  "share changed most, either way.\n" },
 	{ "doctor", "[--json]", "what this machine lets filspy do, and how to fix the rest",
-	  doctor_options, false, "" },
+	  doctor_options, false, "", NULL },
 	{ "completions", "bash|zsh|fish", "print a shell completion script",
-	  help_only, false, "shell" },
-	{ "version", "", "print filspy's version", help_only, false, "" },
-	{ "help", "[COMMAND]", "print a command's help", help_only, false, "command-name" },
-	{ NULL, NULL, NULL, NULL, false, NULL },
+	  help_only, false, "shell", NULL },
+	{ "version", "", "print filspy's version", help_only, false, "", NULL },
+	{ "help", "[COMMAND]", "print a command's help", help_only, false, "command-name", NULL },
+	{ NULL, NULL, NULL, NULL, false, NULL, NULL },
 };
 
 const cli_command *commands__named(const char *name)
@@ -199,4 +217,6 @@ void commands__usage(const cli_command *c, FILE *f)
 		char buf[200];
 		option_line(f, 0, s->option, s->arg, s->env, settings__help(s, buf, sizeof(buf)));
 	}
+	if (c->notes)
+		fprintf(f, "\n%s", c->notes);
 }

@@ -38,6 +38,7 @@ typedef struct cli_command {
 	const cli_option *options; /* ends with a row whose name is NULL */
 	bool settings;         /* takes every setting's --option too (run, record, attach) */
 	const char *operand;   /* for completions: "command", "pid", "file", "shell" or "" */
+	const char *notes;     /* lines --help prints after the options, NULL for none */
 } cli_command;
 
 /* Every command, in --help's order; ends with a row whose name is NULL. */

@@ -79,17 +79,6 @@ static int write_svg(void *ctx, FILE *f)
 	return out_svg__write(j->p, &j->meta, f);
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: filspy diff BEFORE AFTER -o DIFF.svg [--by function|line] [--top N]\n"
-		   "  BEFORE, AFTER: raw profiles (folded stacks, ours or py-spy's)\n"
-		   "  frames match by function (--by line: by function and line, so moved code\n"
-		   "  does not match); widths come from AFTER; red: a larger own share (as the\n"
-		   "  leaf) of the samples than in BEFORE, blue: a smaller one. A table of the\n"
-		   "  N functions (10) whose own or total share changed most, either way, is\n"
-		   "  printed\n");
-}
-
 int diff__main(int argc, char **argv)
 {
 	const char *before_path = NULL, *after_path = NULL, *out = NULL;
@@ -97,10 +86,7 @@ int diff__main(int argc, char **argv)
 	bool by_line = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage(stdout);
-			return 0;
-		} else if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && v) {
+		if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && v) {
 			out = v;
 			i++;
 		} else if (!strcmp(a, "--top") && v) {

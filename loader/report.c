@@ -108,16 +108,6 @@ int report__write_file(const char *path, fs_file_writer writer, void *ctx)
 	return err;
 }
 
-static void usage(FILE *f)
-{
-	char names[128];
-	fprintf(f, "usage: filspy report IN [-f %s] -o OUT [--title T] [--rate HZ]\n"
-		   "  IN: a raw profile (folded stacks, ours or py-spy's), - for stdin\n"
-		   "  OUT: the file to write, - for stdout; without -f its extension names\n"
-		   "  the format (.svg, .txt/.folded, .json, .pb/.pb.gz)\n",
-		formats__names(names, sizeof(names), "|", true));
-}
-
 int report__main(int argc, char **argv)
 {
 	const char *in = NULL, *out = NULL, *format = NULL;
@@ -125,10 +115,7 @@ int report__main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage(stdout);
-			return 0;
-		} else if ((!strcmp(a, "-f") || !strcmp(a, "--format")) && v) {
+		if ((!strcmp(a, "-f") || !strcmp(a, "--format")) && v) {
 			format = v;
 			i++;
 		} else if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && v) {
