@@ -95,8 +95,8 @@ static const cli_option help_only[] = { HELP, END };
 
 #define RUN_NOTES                                                                         \
 	"-o FILE: the run's first Python process writes FILE; the processes it starts\n"     \
-	"write <label>-<pid> files in the output directory. filspy waits for COMMAND and\n" \
-	"exits as it did; it says so when no profile was written.\n"
+	"write <label>-<pid> files beside it (or in --output-dir). filspy waits for\n"      \
+	"COMMAND and exits as it did; it says so when no profile was written.\n"
 
 #define REPORT_NOTES                                                                      \
 	"IN: a raw profile (folded stacks, ours or py-spy's), - for stdin. OUT: the file to\n" \

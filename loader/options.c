@@ -269,6 +269,17 @@ static int set_file(const char *file, const char *format)
 	else
 		snprintf(abs, sizeof(abs), "%s", file);
 	setenv("FIL_PERF_SPY_FILE", abs, 1);
+	/* the rest (a checkpoint while it runs, the descendants' files) beside FILE, not
+	 * in an outputs/perf made for nothing, unless a directory was asked for */
+	if (!getenv("FIL_PERF_OUTPUT_DIR")) {
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s", abs);
+		char *slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = 0;
+			setenv("FIL_PERF_OUTPUT_DIR", dir, 1);
+		}
+	}
 	if (!format) {
 		const fs_format_info *fmt = options__format_of_file(file);
 		/* no known extension: py-spy's default, a flamegraph */

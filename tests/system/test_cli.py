@@ -81,8 +81,8 @@ def test_record_o_writes_that_file_in_the_format_its_extension_names(name, kind,
     assert (r.returncode, r.stdout) == (0, "spun\n"), r.stderr
     assert kind_of(tmp_path / name) == kind
     assert f"wrote {tmp_path / name} (" in r.stderr
-    # the file named, and nothing else written beside it
-    assert [p.name for p in tmp_path.iterdir() if p.is_file()] == [name]
+    # the file named, and nothing else written beside it (no outputs/perf either)
+    assert [p.name for p in tmp_path.iterdir()] == [name]
 
 
 def test_record_takes_the_command_without_a_double_dash_as_py_spy_does(tmp_path):
@@ -746,3 +746,29 @@ def test_attach_subprocesses_reaches_the_children_already_running(tmp_path):
     finally:
         target.kill()
         target.wait()
+
+
+@needs_pyspy
+@pytest.mark.parametrize("fmt,name", [("flamegraph", "prof.svg"), ("raw", "prof.txt"),
+                                      ("speedscope", "prof.json"), (None, "prof.svg")])
+def test_record_writes_the_file_py_spy_writes_for_the_same_command_line(fmt, name, tmp_path):
+    args = (["-f", fmt] if fmt else []) + ["-o", name, "-r", "100", "--",
+                                           "/usr/bin/python3.11", SPIN, "1"]
+    if not os.path.exists("/usr/bin/python3.11"):
+        pytest.skip("/usr/bin/python3.11 is not installed")
+    results = {}
+    for who, cmd in (("py-spy", [str(PYSPY), "record"]), ("filspy", [str(FILSPY), "record"])):
+        where = tmp_path / who
+        where.mkdir()
+        r = subprocess.run(cmd + [str(a) for a in args], cwd=where, capture_output=True,
+                           text=True, env=plain_env(), timeout=120)
+        if who == "py-spy" and r.returncode != 0:
+            pytest.skip(f"py-spy record cannot run here: {r.stderr.strip()[-200:]}")
+        # py-spy's own lines go to stdout ("py-spy> Wrote ..."), filspy's to stderr
+        assert r.returncode == 0 and "spun" in r.stdout.splitlines(), (who, r.stderr)
+        if who == "filspy":
+            assert r.stdout == "spun\n"
+        results[who] = sorted(p.name for p in where.iterdir())
+        assert results[who] == [name], (who, results[who])
+        results[who] = kind_of(where / name)
+    assert results["filspy"] == results["py-spy"]
