@@ -129,9 +129,10 @@ static int run_and_wait(const fs_settings *s, char **argv)
 	while (read(pipefd[0], &exec_err, sizeof(exec_err)) < 0 && errno == EINTR)
 		;
 	close(pipefd[0]);
+	/* any child: as a container's pid 1, orphans of the command are ours to reap */
 	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
+	for (pid_t w; (w = waitpid(-1, &status, 0)) != pid;)
+		if (w < 0 && errno != EINTR)
 			return 1;
 	if (exec_err) {
 		fs_error("cannot run %s: %s", argv[0], strerror(exec_err));
