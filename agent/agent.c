@@ -129,6 +129,7 @@ void agent__start(void)
 	agent.control_fd = -1;
 	agent.stop_requested = false;
 	agent.python_seen = false;
+	agent.detach_requested = false;
 	agent.ticks = 0;
 	agent.sampled_s = 0;
 	__atomic_store_n(&agent.state, FS_STATE_RUNNING, __ATOMIC_SEQ_CST);

@@ -53,6 +53,7 @@ typedef struct fs_agent {
 	int control_fd;               /* listening control socket, -1 when none */
 	bool stop_requested;          /* `stop` over the control socket */
 	bool detach_requested;        /* `finish`: write, then end the session now */
+	bool dump_locals;             /* `dump-locals`: the dump shows each frame's locals */
 	bool attached;                /* loaded by `filspy attach`, not preloaded */
 } fs_agent;
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "futex.h"
 #include "filspy/log.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -33,6 +34,11 @@ static int read_cmdline(char *buf, size_t size, char **argv, int max)
 
 static int begin(const char *settings, bool attached)
 {
+	/* the last attach's session may be in its last steps: its socket is gone, its
+	 * state not yet OFF (agent/sampler.c) */
+	for (int i = 0; i < 20 && agent.detach_requested &&
+			__atomic_load_n(&agent.state, __ATOMIC_SEQ_CST) == FS_STATE_RUNNING; i++)
+		futex__wait(&agent.state, FS_STATE_RUNNING, 50000000L);
 	if (__atomic_load_n(&agent.state, __ATOMIC_SEQ_CST) != FS_STATE_OFF ||
 	    !pyruntime__present())
 		return -1;

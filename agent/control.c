@@ -52,6 +52,7 @@ int control__open(fs_agent *a)
 	if (fd < 0)
 		return -errno;
 	unlink(addr.sun_path); /* a stale socket of a dead process with our pid */
+	control_protocol__sweep((unsigned)geteuid()); /* and those of other dead ones */
 	mode_t old = umask(0177);
 	int r = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
 	umask(old);
@@ -111,7 +112,8 @@ static void answer(fs_agent *a, int fd)
 	if (!strcmp(cmd, CONTROL_SNAPSHOT)) {
 		profile__finish_totals(a->profile);
 		out_raw__write(a->profile, NULL, f);
-	} else if (!strcmp(cmd, CONTROL_DUMP)) {
+	} else if (!strcmp(cmd, CONTROL_DUMP) || !strcmp(cmd, CONTROL_DUMP_LOCALS)) {
+		a->dump_locals = !strcmp(cmd, CONTROL_DUMP_LOCALS);
 		if (a->backend && a->backend->dump)
 			a->backend->dump(a, f);
 		else
@@ -133,7 +135,7 @@ static void answer(fs_agent *a, int fd)
 		a->stop_requested = true;
 		fputs("ok\n", f);
 	} else {
-		fprintf(f, "error: unknown command '%s' (snapshot, dump, info, flush, stop, finish)\n", cmd);
+		fprintf(f, "error: unknown command '%s' (snapshot, dump, dump-locals, info, flush, stop, finish)\n", cmd);
 	}
 	fclose(f);
 }

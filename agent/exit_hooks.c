@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -158,9 +159,13 @@ static void at_exit(void)
  * re-raises */
 void exit_hooks__install(const exit_hooks_calls *c)
 {
+	static bool registered; /* a second `filspy attach` starts a second session */
 	calls = *c;
-	atexit(at_exit);
-	pthread_atfork(NULL, NULL, calls.after_fork_child);
+	if (!registered) {
+		atexit(at_exit);
+		pthread_atfork(NULL, NULL, calls.after_fork_child);
+		registered = true;
+	}
 	struct sigaction current;
 	for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(*fatal_signals); i++) {
 		int sig = fatal_signals[i];

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -35,6 +36,10 @@ static int mkdir_p(const char *dir)
 int outputs__prepare_dir(fs_agent *a)
 {
 	int err = mkdir_p(a->output_dir);
+	struct stat st;
+	/* mkdir's EEXIST is a file too: say so, not access()'s "Permission denied" */
+	if (!err && stat(a->output_dir, &st) == 0 && !S_ISDIR(st.st_mode))
+		err = -ENOTDIR;
 	if (!err && access(a->output_dir, W_OK | X_OK) < 0)
 		err = -errno;
 	if (err) {
@@ -72,6 +77,14 @@ static void path_for(const fs_agent *a, const char *suffix, char *out, size_t si
 		out[0] = 0;
 }
 
+/* FILSPY_ACTIVATION (agent/agent.c) names the run's first process; an attach
+ * session is a run of its own */
+static bool first_of_run(const fs_agent *a)
+{
+	const char *root = getenv("FILSPY_ACTIVATION");
+	return a->attached || !root || atol(root) == a->pid;
+}
+
 void outputs__write(fs_agent *a, bool final)
 {
 	char path[4200];
@@ -89,6 +102,8 @@ void outputs__write(fs_agent *a, bool final)
 	}
 	uint64_t samples = profile__samples(a->profile);
 	fs_profile_meta meta = meta_of(a);
+	/* -o FILE: the first format goes there; descendants keep their own names */
+	bool to_file = a->settings.file[0] && first_of_run(a);
 	for (const fs_format_info *fmt = formats__table; fmt->name; fmt++) {
 		if (!(a->settings.formats & fmt->flag))
 			continue;
@@ -98,7 +113,11 @@ void outputs__write(fs_agent *a, bool final)
 				a->backend ? a->backend->name : "chosen");
 			continue;
 		}
-		path_for(a, fmt->suffix, path, sizeof(path));
+		if (to_file)
+			snprintf(path, sizeof(path), "%s", a->settings.file);
+		else
+			path_for(a, fmt->suffix, path, sizeof(path));
+		to_file = false;
 		fs_format_job job = { fmt, a->profile, &meta };
 		int err = fmt->write ? atomic_file__write(path, formats__write_job, &job)
 				     : atomic_file__write(path, write_gil, &meta);
@@ -108,8 +127,8 @@ void outputs__write(fs_agent *a, bool final)
 			fs_info("wrote %s (the GIL view, %.1f s)", path, a->sampled_s);
 			gilview__summary(path);
 		} else
-			fs_info("wrote %s (%llu samples in %.1f s)", path,
-				(unsigned long long)samples, a->sampled_s);
+			fs_info("wrote %s (%llu sample%s in %.1f s)", path,
+				(unsigned long long)samples, samples == 1 ? "" : "s", a->sampled_s);
 	}
 }
 

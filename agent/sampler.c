@@ -192,8 +192,17 @@ void *sampler__main(void *arg)
 		finish(a);
 		return NULL;
 	}
-	fs_info("profiling %s (pid %d) with the %s backend at %d Hz into %s/%s-pyspy.*",
-		a->program, a->pid, a->backend->name, a->settings.rate_hz, a->output_dir, a->label);
+	if (a->settings.mode == FS_MODE_TOP) /* outputs__write writes nothing then */
+		fs_info("profiling %s (pid %d) with the %s backend at %d Hz for `filspy top %d` "
+			"(FIL_PERF_SPY_MODE=top: no files written)", a->program, a->pid,
+			a->backend->name, a->settings.rate_hz, a->pid);
+	else if (a->settings.file[0]) /* -o FILE (descendants: their own names) */
+		fs_info("profiling %s (pid %d) with the %s backend at %d Hz into %s",
+			a->program, a->pid, a->backend->name, a->settings.rate_hz, a->settings.file);
+	else
+		fs_info("profiling %s (pid %d) with the %s backend at %d Hz into %s/%s-pyspy.*",
+			a->program, a->pid, a->backend->name, a->settings.rate_hz, a->output_dir,
+			a->label);
 	control__open(a);
 	sample_loop(a);
 	if (a->ticks)
@@ -214,6 +223,12 @@ void *sampler__main(void *arg)
 	}
 	outputs__remove_checkpoint(a);
 	procthreads__forget();
+	if (a->detach_requested) {
+		/* OFF, not DONE: the next `filspy attach` starts a new session here */
+		__atomic_store_n(&a->state, FS_STATE_OFF, __ATOMIC_SEQ_CST);
+		futex__wake(&a->state);
+		return NULL;
+	}
 	finish(a);
 	return NULL;
 }

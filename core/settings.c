@@ -25,6 +25,8 @@ const fs_setting_info settings__table[] = {
 		"samples per second per thread, 1..10000 (100)"),
 	SETTING("FIL_PERF_SPY_OUTPUT", NULL, "output", "LIST", FORMATS, formats,
 		"formats: %s (svg)"),
+	SETTING("FIL_PERF_SPY_FILE", NULL, "file", "FILE", PATH, file,
+		"the first format's file, exactly (<dir>/<label>-pyspy.<ext>)"),
 	SETTING("FIL_PERF_SPY_MODE", NULL, "mode", "MODE", MODE, mode,
 		"record or top (record)"),
 	SETTING("FIL_PERF_SPY_PID", NULL, "pid", "PID", PID, pid,

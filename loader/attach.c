@@ -19,6 +19,8 @@
 
 #include "attach.h"
 #include "cli.h"
+#include "commands.h"
+#include "options.h"
 #include "filspy/folded.h"
 #include "filspy/control_protocol.h"
 #include "filspy/log.h"
@@ -29,55 +31,9 @@
 #include "inject.h"
 #include "live.h"
 #include "report.h"
+#include "session.h"
 
 #define EXIT_USAGE 2
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_stop(int sig)
-{
-	stop_signal = sig;
-}
-
-static void program_of(long pid, char *out, size_t size)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
-	FILE *f = fopen(path, "re");
-	if (!f || !fgets(out, (int)size, f))
-		snprintf(out, size, "process");
-	if (f)
-		fclose(f);
-	out[strcspn(out, "\n")] = 0;
-	settings__sanitize_label(out);
-}
-
-static int write_outputs(const fs_settings *s, long pid, fs_profile *p, double seconds)
-{
-	char label[FS_LABEL_MAX + 32], program[64], title[128];
-	program_of(pid, program, sizeof(program));
-	if (s->label[0])
-		snprintf(label, sizeof(label), "%s", s->label);
-	else
-		snprintf(label, sizeof(label), "%s-%ld", program, pid);
-	snprintf(title, sizeof(title), "%s (pid %ld, attached)", program, pid);
-	fs_profile_meta meta = { .title = title, .backend = "pyspy (attached)", .rate_hz = s->rate_hz,
-				 .duration_s = seconds, .pid = (int)pid };
-	int status = 0;
-	/* py-spy's samples tell no GIL states: the gil format (no writer) is skipped */
-	for (const fs_format_info *fmt = formats__table; fmt->name; fmt++) {
-		if (!(s->formats & fmt->flag) || !fmt->write)
-			continue;
-		char path[PATH_MAX + FS_LABEL_MAX + 64];
-		snprintf(path, sizeof(path), "%s/%s%s", s->output_dir, label, fmt->suffix);
-		fs_format_job job = { fmt, p, &meta };
-		if (report__write_file(path, formats__write_job, &job) < 0)
-			status = 1;
-		else if (!s->quiet)
-			fs_info("wrote %s (%llu samples)", path, (unsigned long long)profile__samples(p));
-	}
-	return status;
-}
 
 /* The settings as "NAME=VALUE" lines for the agent: everything the environment
  * (and our options) say, an absolute output directory, quiet by default. */
@@ -107,24 +63,46 @@ static void settings_text(char *out, size_t size)
 		snprintf(out + at, size - at, "FIL_PERF_OUTPUT_DIR=%s/outputs/perf\n", cwd);
 }
 
-/* Waits for the duration, Ctrl-C/SIGTERM or the end of the process; then the agent
- * writes its files and ends its thread. Returns the exit status. */
-static int run_injected(const fs_settings *s, long pid)
+/* text for a child of the tree: its own label (LABEL-PID) and no -o FILE, which
+ * is the attached process's */
+static void child_text(const char *text, long pid, char *out, size_t size)
 {
-	if (!s->quiet)
-		fs_info("the agent samples pid %ld%s; Ctrl-C ends it", pid,
-			s->duration_s > 0 ? " for the duration asked" : "");
-	struct timespec t0, now;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		double elapsed = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
-		if (stop_signal || (s->duration_s > 0 && elapsed >= s->duration_s) ||
-		    (kill((pid_t)pid, 0) < 0 && errno == ESRCH))
-			break;
-		struct timespec nap = { 0, 50000000 };
-		nanosleep(&nap, NULL);
+	size_t at = 0;
+	out[0] = 0;
+	for (const char *l = text; *l && at < size;) {
+		size_t n = strcspn(l, "\n");
+		if (!strncasecmp(l, "FIL_PERF_RUN_LABEL=", 19))
+			at += (size_t)snprintf(out + at, size - at, "%.*s-%ld\n", (int)n, l, pid);
+		else if (strncasecmp(l, "FIL_PERF_SPY_FILE=", 18))
+			at += (size_t)snprintf(out + at, size - at, "%.*s\n", (int)n, l);
+		l += n + (l[n] == '\n');
 	}
+}
+
+/* --subprocesses: loads the agent into every Python process below root that runs
+ * now (those forked later follow by themselves); returns how many took it */
+static int attach_children(long root, const char *lib, const char *text, long *kids, int max)
+{
+	long tree[256];
+	int n = cli__descendants(root, tree, 256), k = 0;
+	static char own[6100];
+	for (int i = 1; i < n && k < max; i++) {
+		char program[256], why[300] = "";
+		if (!cli__is_python(tree[i], program, sizeof(program)) || live__answers(tree[i]))
+			continue; /* not Python, or sampled already (a fork of a profiled parent) */
+		child_text(text, tree[i], own, sizeof(own));
+		if (inject__agent((pid_t)tree[i], lib, own, why, sizeof(why)) == 0)
+			kids[k++] = tree[i];
+		else
+			fs_warn("child pid %ld is not profiled: %s", tree[i], why);
+	}
+	return k;
+}
+
+/* Asks the agent in pid to write its files and end its session, waits until it
+ * has, and names the files. Returns 0, or 1 when it wrote none. */
+static int finish_one(const fs_settings *s, long pid, const struct timespec *since)
+{
 	/* asked now, not at the start: the agent opens its socket once its backend runs */
 	char *info = live__ask(pid, CONTROL_INFO);
 	char *done = live__ask(pid, CONTROL_FINISH);
@@ -142,26 +120,61 @@ static int run_injected(const fs_settings *s, long pid)
 		sscanf(l, "label %159s", label);
 		sscanf(l, "dir %4095s", dir);
 	}
-	if (!s->quiet && label[0] && done)
-		fs_info("the agent wrote %s/%s-pyspy.* and its thread ended; the process goes on", dir, label);
 	int status = done ? 0 : 1;
 	if (!done)
 		fs_error("the process ended before the profile could be asked for (pid %ld)", pid);
+	else if (!session__name_files(s, dir, label, since)) {
+		fs_error("the agent in pid %ld wrote no file (its stderr may say why)", pid);
+		status = 1;
+	}
 	free(info);
 	free(done);
 	return status;
 }
 
+/* Waits for the duration, Ctrl-C/SIGTERM or the end of the process; then each
+ * agent (pid's, and its children's with --subprocesses) writes its files and ends
+ * its session (it stays loaded: the next attach starts a new one). Returns the
+ * exit status: pid's. */
+static int run_injected(const fs_settings *s, long pid, const char *lib, const char *text)
+{
+	struct timespec since;
+	clock_gettime(CLOCK_REALTIME, &since);
+	long kids[64];
+	int n = s->subprocesses ? attach_children(pid, lib, text, kids, 64) : 0;
+	if (!s->quiet)
+		fs_info("the agent samples pid %ld%s%s; Ctrl-C ends it", pid,
+			n ? " and its Python children" : "",
+			s->duration_s > 0 ? " for the duration asked" : "");
+	session__wait(s, pid);
+	int status = finish_one(s, pid, &since);
+	fs_settings child = *s;
+	child.file[0] = 0; /* the children's files have their own names */
+	for (int i = 0; i < n; i++)
+		if (kill((pid_t)kids[i], 0) == 0)
+			finish_one(&child, kids[i], &since);
+	if (!status && !s->quiet)
+		fs_info("the agent's session ended; the process goes on");
+	return status;
+}
+
 int attach__main(int argc, char **argv)
 {
-	int at = cli__apply_options(argc, argv, 1);
+	const cli_command *c = commands__named("attach");
+	cli_profile_args opts;
+	int at = options__apply_profile(c, argc, argv, 1, &opts);
 	if (at < 0)
 		return EXIT_USAGE;
-	char *end;
-	long pid = at < argc ? strtol(argv[at], &end, 10) : 0;
+	if (opts.help)
+		return 0;
+	char *end = "";
+	const char *pidarg = at < argc ? argv[at] : getenv("FIL_PERF_SPY_PID");
+	long pid = pidarg ? strtol(pidarg, &end, 10) : 0;
 	/* options may also follow the pid: filspy attach PID --duration 2 */
-	int rest = at < argc ? cli__apply_options(argc, argv, at + 1) : argc;
-	if (at >= argc || *end || pid <= 0 || rest != argc) {
+	int rest = at < argc ? options__apply_profile(c, argc, argv, at + 1, &opts) : argc;
+	if (rest < 0)
+		return EXIT_USAGE;
+	if (!pidarg || *end || pid <= 0 || rest != argc) {
 		fs_error("usage: filspy attach [OPTIONS] PID   (e.g. --duration 10 --rate 200)");
 		return EXIT_USAGE;
 	}
@@ -169,13 +182,24 @@ int attach__main(int argc, char **argv)
 		fs_error("no process %ld", pid);
 		return EXIT_USAGE;
 	}
+	char program[256];
+	if (!cli__is_python(pid, program, sizeof(program))) {
+		fs_error("pid %ld is not a Python process (it runs %s, with no libpython in it); "
+			 "nothing to profile", pid, program);
+		return 1;
+	}
 	extern char **environ;
 	fs_settings s;
 	settings__parse(&s, environ);
 	for (int i = 0; i < s.n_messages; i++)
 		fs_warn("%s", s.messages[i]);
-	signal(SIGINT, on_stop);
-	signal(SIGTERM, on_stop);
+	session__catch_signals();
+	/* an agent already samples there (filspy run, or an attach going on): reuse it */
+	char *running = live__ask(pid, CONTROL_INFO);
+	if (running) {
+		free(running);
+		return session__reuse(&s, pid);
+	}
 	char lib[PATH_MAX], text[6000], why[300] = "";
 	settings_text(text, sizeof(text));
 	int err = cli__find_library(lib, sizeof(lib));
@@ -184,7 +208,7 @@ int attach__main(int argc, char **argv)
 	else
 		snprintf(why, sizeof(why), "libfilspy.so not found");
 	if (!err)
-		return run_injected(&s, pid);
+		return run_injected(&s, pid, lib, text);
 	fs_info("could not load the agent into pid %ld (%s); recording with py-spy instead", pid, why);
 	char pyspy[PATH_MAX], looked[1024];
 	if (pyspy_path__find(s.pyspy, pyspy, sizeof(pyspy), looked, sizeof(looked)) < 0) {
@@ -243,7 +267,7 @@ int attach__main(int argc, char **argv)
 		int r = spawn__wait(child, 100, &status);
 		if (r != 0)
 			break;
-		if (stop_signal && !forwarded) {
+		if (session__stopped() && !forwarded) {
 			kill(child, SIGINT); /* py-spy writes its file on SIGINT */
 			forwarded = true;
 		}
@@ -270,7 +294,8 @@ int attach__main(int argc, char **argv)
 			fs_error("cannot read py-spy's output (line %ld)", bad);
 			result = 1;
 		} else {
-			result = write_outputs(&s, pid, p, difftime(time(NULL), started));
+			result = session__write(&s, pid, p, difftime(time(NULL), started),
+						"pyspy (attached)");
 		}
 		fclose(f);
 		profile__free(p);

@@ -1,6 +1,8 @@
-/* What the filspy command's subcommands share: --options turned into settings,
- * and where the agent library is. */
+/* What the filspy command's subcommands share: where the agent library is, and
+ * whether a process is Python at all. */
+#include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,8 +12,6 @@
 #include "filspy/log.h"
 #include "filspy/settings.h"
 #include "cli.h"
-
-#define EXIT_USAGE 2
 
 int cli__find_library(char *out, size_t size)
 {
@@ -44,42 +44,60 @@ int cli__find_library(char *out, size_t size)
 	return -ENOENT;
 }
 
-static const fs_setting_info *option_named(const char *name, size_t len)
+bool cli__is_python(long pid, char *program, size_t size)
 {
-	for (const fs_setting_info *s = settings__table; s->env; s++)
-		if (strlen(s->option) == len && !strncmp(s->option, name, len))
-			return s;
-	return NULL;
+	char path[64], exe[PATH_MAX], line[PATH_MAX + 128];
+	snprintf(path, sizeof(path), "/proc/%ld/exe", pid);
+	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = 0;
+	const char *base = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
+	snprintf(program, size, "%s", *base ? base : "?");
+	if (n <= 0 || !strncmp(base, "python", 6))
+		return true; /* unreadable: let the agent decide */
+	snprintf(path, sizeof(path), "/proc/%ld/maps", pid);
+	FILE *f = fopen(path, "re");
+	bool found = !f;
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, "/libpython") != NULL;
+	if (f)
+		fclose(f);
+	return found;
 }
 
-int cli__apply_options(int argc, char **argv, int i)
+/* the parent of pid from /proc/PID/stat (after the command's closing paren) */
+static long parent_of(long pid)
 {
-	for (; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--"))
-			return i + 1;
-		if (strncmp(a, "--", 2))
-			return i;
-		const char *name = a + 2, *eq = strchr(name, '=');
-		const fs_setting_info *s = option_named(name, eq ? (size_t)(eq - name) : strlen(name));
-		if (!s) {
-			fs_error("unknown option %s (see filspy --help)", a);
-			return -1;
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	FILE *f = fopen(path, "re");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = 0;
+	char *paren = strrchr(buf, ')');
+	long ppid = 0;
+	if (!paren || sscanf(paren + 1, " %*c %ld", &ppid) != 1)
+		return 0;
+	return ppid;
+}
+
+int cli__descendants(long pid, long *out, int max)
+{
+	int n = 0;
+	if (max < 1)
+		return 0;
+	out[n++] = pid;
+	/* breadth first: each round adds the children of the processes found so far */
+	for (int at = 0; at < n && n < max; at++) {
+		DIR *d = opendir("/proc");
+		for (struct dirent *e; d && n < max && (e = readdir(d));) {
+			char *end;
+			long p = strtol(e->d_name, &end, 10);
+			if (p > 0 && !*end && parent_of(p) == out[at])
+				out[n++] = p;
 		}
-		const char *value = "1";
-		if (s->arg) {
-			if (eq) {
-				value = eq + 1;
-			} else if (i + 1 < argc) {
-				value = argv[++i];
-			} else {
-				fs_error("option --%s needs a value (%s)", s->option, s->arg);
-				return -1;
-			}
-		} else if (eq) {
-			value = eq + 1;
-		}
-		setenv(s->env, value, 1);
+		if (d)
+			closedir(d);
 	}
-	return i;
+	return n;
 }

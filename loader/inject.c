@@ -277,7 +277,8 @@ detach:
 	if (t.mem >= 0)
 		close(t.mem);
 	if (!err && (int)result != 0) {
-		snprintf(why, size, "the agent did not start in the process (filspy_attach returned %d; see its stderr)", (int)result);
+		snprintf(why, size, "the agent did not start in the process (filspy_attach returned %d: a Python "
+			 "it cannot read, or its output directory refused; see the process's stderr)", (int)result);
 		return -EINVAL;
 	}
 	return err;

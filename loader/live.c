@@ -1,6 +1,5 @@
-/* `filspy dump PID` and `filspy top PID`: ask the agent inside a running process
- * over its control socket (no ptrace needed); without an agent, dump falls back to
- * `py-spy dump --pid`. */
+/* The control socket of the agent inside a running process, which `dump`, `top`
+ * and `attach` ask (no ptrace needed). */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -18,15 +17,21 @@
 #include "filspy/folded.h"
 #include "filspy/control_protocol.h"
 #include "filspy/log.h"
-#include "filspy/pyspy_path.h"
-#include "filspy/spawn.h"
 #include "live.h"
 
 #define EXIT_USAGE 2
 
+bool live__answers(long pid)
+{
+	char *info = live__ask(pid, CONTROL_INFO);
+	free(info);
+	return info != NULL;
+}
+
 char *live__ask(long pid, const char *cmd)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	control_protocol__sweep(control_protocol__uid_of(pid)); /* SIGKILL's leftovers */
 	/* the agent's socket lives under the target's uid */
 	control_protocol__path(control_protocol__uid_of(pid), pid, addr.sun_path, sizeof(addr.sun_path));
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -66,11 +71,25 @@ char *live__ask(long pid, const char *cmd)
 	return buf;
 }
 
-static long parse_pid(int argc, char **argv, const char *usage)
+/* The PID operand, or --pid PID / -p PID / --pid=PID (py-spy's spelling); the
+ * options were checked against the command's table (loader/commands.c) already. */
+long live__parse_pid(int argc, char **argv, const char *usage)
 {
-	char *end;
-	long pid = argc >= 2 ? strtol(argv[1], &end, 10) : 0;
-	if (argc < 2 || *end || pid <= 0) {
+	const char *text = NULL;
+	for (int i = 1; i < argc && !text; i++) {
+		if (!strcmp(argv[i], "--pid") || !strcmp(argv[i], "-p"))
+			text = i + 1 < argc ? argv[i + 1] : NULL;
+		else if (!strncmp(argv[i], "--pid=", 6))
+			text = argv[i] + 6;
+		else if (argv[i][0] == '-')
+			i += !strcmp(argv[i], "--iterations") || !strcmp(argv[i], "--sort") ||
+			     !strcmp(argv[i], "--delay");
+		else
+			text = argv[i];
+	}
+	char *end = "";
+	long pid = text ? strtol(text, &end, 10) : 0;
+	if (!text || *end || pid <= 0) {
 		fs_error("%s", usage);
 		return -1;
 	}
@@ -79,223 +98,4 @@ static long parse_pid(int argc, char **argv, const char *usage)
 		return -1;
 	}
 	return pid;
-}
-
-int live__dump_main(int argc, char **argv)
-{
-	long pid = parse_pid(argc, argv, "usage: filspy dump PID");
-	if (pid < 0)
-		return EXIT_USAGE;
-	char *answer = live__ask(pid, CONTROL_DUMP);
-	if (answer) {
-		fputs(answer, stdout);
-		free(answer);
-		return 0;
-	}
-	/* no agent in there: py-spy can still read it, with ptrace */
-	char path[4096], pidtext[24], looked[1024];
-	if (pyspy_path__find(getenv("FIL_PERF_SPY_PYSPY"), path, sizeof(path), looked,
-			     sizeof(looked)) < 0) {
-		fs_error("process %ld runs no filspy agent and py-spy is not found to read it "
-			 "with ptrace (looked %s): pip install py-spy", pid, looked);
-		return 1;
-	}
-	snprintf(pidtext, sizeof(pidtext), "%ld", pid);
-	fs_info("process %ld runs no filspy agent; asking py-spy (needs ptrace)", pid);
-	execl(path, path, "dump", "--pid", pidtext, (char *)NULL);
-	fs_error("cannot run %s: %s", path, strerror(errno));
-	return 1;
-}
-
-struct fn {
-	char name[256];
-	unsigned long long own, total;
-};
-
-static int by_own(const void *a, const void *b)
-{
-	const struct fn *x = a, *y = b;
-	return (x->own < y->own) - (x->own > y->own);
-}
-
-static int by_total(const void *a, const void *b)
-{
-	const struct fn *x = a, *y = b;
-	return (x->total < y->total) - (x->total > y->total);
-}
-
-/* Per-function own (leaf) and total (on the stack) samples of a folded text;
- * counts of prev are subtracted so the table shows the last interval. */
-static size_t tally(const char *folded, struct fn **out, unsigned long long *samples)
-{
-	size_t n = 0, cap = 256;
-	struct fn *fns = calloc(cap, sizeof(*fns));
-	*samples = 0;
-	char *copy = strdup(folded), *save = NULL;
-	for (char *line = strtok_r(copy, "\n", &save); line && fns; line = strtok_r(NULL, "\n", &save)) {
-		char *space = strrchr(line, ' ');
-		if (!space)
-			continue;
-		unsigned long long count = strtoull(space + 1, NULL, 10);
-		*space = 0;
-		*samples += count;
-		char *s2 = NULL, *frames[4096];
-		static size_t index_at[4096]; /* which function each depth is */
-		size_t depth = 0;
-		for (char *fr = strtok_r(line, ";", &s2); fr && depth < 4096; fr = strtok_r(NULL, ";", &s2))
-			frames[depth++] = fr;
-		for (size_t d = 0; d < depth; d++) {
-			char *name, *file;
-			int lineno;
-			folded__split_frame(frames[d], &name, &file, &lineno);
-			char key[256];
-			snprintf(key, sizeof(key), "%s%s%s%s", name, *file ? " (" : "", file, *file ? ")" : "");
-			size_t i;
-			for (i = 0; i < n && strcmp(fns[i].name, key); i++)
-				;
-			if (i == n) {
-				if (n == cap) {
-					struct fn *g = realloc(fns, cap * 2 * sizeof(*fns));
-					if (!g)
-						break;
-					fns = g;
-					cap *= 2;
-				}
-				memset(&fns[n], 0, sizeof(fns[n]));
-				snprintf(fns[n].name, sizeof(fns[n].name), "%s", key);
-				n++;
-			}
-			/* a recursive function counts once per sample in its total */
-			index_at[d] = i;
-			bool seen = false;
-			for (size_t e = 0; e < d && !seen; e++)
-				seen = index_at[e] == i;
-			if (!seen)
-				fns[i].total += count;
-			if (d == depth - 1)
-				fns[i].own += count;
-		}
-	}
-	free(copy);
-	*out = fns;
-	return fns ? n : 0;
-}
-
-static void subtract(struct fn *now, size_t n, const struct fn *before, size_t m)
-{
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; j < m; j++)
-			if (!strcmp(now[i].name, before[j].name)) {
-				now[i].own -= before[j].own < now[i].own ? before[j].own : now[i].own;
-				now[i].total -= before[j].total < now[i].total ? before[j].total : now[i].total;
-				break;
-			}
-}
-
-static struct termios saved_tty;
-static bool tty_raw;
-
-static void restore_tty(void)
-{
-	if (tty_raw)
-		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
-}
-
-int live__top_main(int argc, char **argv)
-{
-	long pid = parse_pid(argc, argv, "usage: filspy top PID [--iterations N] [--sort own|total]");
-	if (pid < 0)
-		return EXIT_USAGE;
-	int iterations = -1;
-	bool sort_total = false;
-	for (int i = 2; i < argc; i++) {
-		if (!strcmp(argv[i], "--iterations") && i + 1 < argc)
-			iterations = atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--sort") && i + 1 < argc)
-			sort_total = !strcmp(argv[++i], "total");
-		else {
-			fs_error("top: unknown option %s", argv[i]);
-			return EXIT_USAGE;
-		}
-	}
-	bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
-	if (tty && tcgetattr(STDIN_FILENO, &saved_tty) == 0) {
-		struct termios raw = saved_tty;
-		raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
-		raw.c_cc[VMIN] = 0;
-		raw.c_cc[VTIME] = 0;
-		tty_raw = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
-		atexit(restore_tty);
-	}
-	struct fn *before = NULL;
-	size_t n_before = 0;
-	unsigned long long samples_before = 0;
-	int status = 0;
-	for (int round = 0; iterations < 0 || round < iterations; round++) {
-		char *text = live__ask(pid, CONTROL_SNAPSHOT);
-		if (!text) {
-			if (round == 0) {
-				fs_error("process %ld runs no filspy agent with a control socket (%s); start it "
-					 "with FIL_PERF_SPY_ENABLED=1 (FIL_PERF_SPY_MODE=top) or use py-spy top",
-					 pid, strerror(errno));
-				status = 1;
-			}
-			break; /* the process ended */
-		}
-		struct fn *now;
-		unsigned long long samples;
-		size_t n = tally(text, &now, &samples);
-		free(text);
-		struct fn *shown = malloc((n ? n : 1) * sizeof(*shown));
-		if (shown && now)
-			memcpy(shown, now, n * sizeof(*now));
-		if (shown)
-			subtract(shown, n, before, n_before);
-		unsigned long long interval = samples - samples_before;
-		qsort(shown, n, sizeof(*shown), sort_total ? by_total : by_own);
-		int rows = 20;
-		struct winsize ws;
-		if (tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 8)
-			rows = ws.ws_row - 6;
-		if (tty)
-			fputs("\033[H\033[2J", stdout);
-		printf("filspy top: pid %ld, %llu samples in the last interval, %llu in all  "
-		       "(sorted by %s; o/t sort, q quits)\n\n", pid, interval, samples,
-		       sort_total ? "total" : "own");
-		printf("  %%Own  %%Total  Function (file)\n");
-		for (size_t i = 0; i < n && (int)i < rows && shown; i++) {
-			if (!shown[i].own && !shown[i].total)
-				continue;
-			printf("%6.1f  %6.1f  %s\n", interval ? 100.0 * (double)shown[i].own / (double)interval : 0,
-			       interval ? 100.0 * (double)shown[i].total / (double)interval : 0, shown[i].name);
-		}
-		fflush(stdout);
-		free(shown);
-		free(before);
-		before = now;
-		n_before = n;
-		samples_before = samples;
-		/* a second between refreshes, reading keys meanwhile */
-		struct pollfd p = { STDIN_FILENO, POLLIN, 0 };
-		bool quit = false;
-		for (int waited = 0; waited < 1000 && !quit; waited += 100) {
-			if (tty_raw && poll(&p, 1, 100) > 0) {
-				char key;
-				if (read(STDIN_FILENO, &key, 1) == 1) {
-					quit = key == 'q' || key == 'Q';
-					if (key == 'o')
-						sort_total = false;
-					if (key == 't')
-						sort_total = true;
-				}
-			} else if (!tty_raw) {
-				struct timespec nap = { 0, 100000000 };
-				nanosleep(&nap, NULL);
-			}
-		}
-		if (quit)
-			break;
-	}
-	free(before);
-	return status;
 }

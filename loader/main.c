@@ -1,91 +1,75 @@
-/* The filspy command. `filspy run` (also installed as perf-pyspy) sets the
- * settings and LD_PRELOAD, then becomes the command: its exit status is the
- * command's own. */
-#include <errno.h>
+/* The filspy command: finds the command named in argv[1] in the table
+ * (loader/commands.c), checks its options, and hands over. Installed as
+ * perf-pyspy too, which is `filspy run`. */
 #include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "filspy/log.h"
-#include "filspy/settings.h"
-#include "diff.h"
-#include "doctor.h"
 #include "attach.h"
 #include "cli.h"
+#include "commands.h"
+#include "completions.h"
+#include "diff.h"
+#include "doctor.h"
+#include "dump.h"
 #include "live.h"
+#include "options.h"
 #include "report.h"
+#include "run.h"
+#include "top.h"
 
 #define EXIT_USAGE 2
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: filspy run [OPTIONS] [--] COMMAND [ARGS...]\n"
-		   "       perf-pyspy [OPTIONS] [--] COMMAND [ARGS...]\n"
-		   "       filspy report IN -f svg|raw|speedscope|pprof -o OUT\n"
-		   "       filspy diff BEFORE AFTER -o DIFF.svg [--top N]\n"
-		   "       filspy attach [OPTIONS] PID      (--duration S: stop after S seconds)\n"
-		   "       filspy doctor [--json]\n"
-		   "       filspy dump PID | filspy top PID [--iterations N] [--sort own|total]\n"
-		   "       filspy --version | --help | --print-preload (the agent's path)\n\n"
-		   "Profiles every Python process COMMAND starts and writes a flamegraph to\n"
-		   "OUTPUT_DIR/LABEL-pyspy.svg when it ends. Each option sets the environment\n"
-		   "variable shown; the variables alone do the same without filspy:\n"
-		   "  LD_PRELOAD=libfilspy.so FIL_PERF_SPY_ENABLED=1 COMMAND\n\n"
-		   "options:\n");
-	for (const fs_setting_info *s = settings__table; s->env; s++) {
-		if (!strcmp(s->option, "enabled"))
-			continue;
-		char left[48], help[160];
-		snprintf(left, sizeof(left), "--%s%s%s", s->option, s->arg ? " " : "",
-			 s->arg ? s->arg : "");
-		fprintf(f, "  %-26s %-26s %s\n", left, s->env, settings__help(s, help, sizeof(help)));
-	}
-	fprintf(f, "\nDocumentation: docs/performance/py-spy.md\n");
+	fprintf(f, "usage: filspy COMMAND [OPTIONS] ...   (filspy COMMAND --help for each)\n"
+		   "       perf-pyspy [OPTIONS] [--] COMMAND [ARGS...]   (filspy run)\n\ncommands:\n");
+	for (const cli_command *c = commands__table; c->name; c++)
+		fprintf(f, "  %-12s %s\n", c->name, c->summary);
+	fprintf(f, "\nfilspy run: ");
+	commands__usage(commands__named("run"), f);
+	fprintf(f, "\nfilspy --print-preload prints the agent's path, for LD_PRELOAD=$(filspy "
+		   "--print-preload)\n");
+	fprintf(f, "\nDocumentation: docs/usage.md, docs/performance/py-spy.md\n");
 }
 
-static int run(int argc, char **argv, int first)
+static int dispatch(const cli_command *c, int argc, char **argv)
 {
-	int cmd = cli__apply_options(argc, argv, first);
-	if (cmd < 0)
+	const char *n = c->name;
+	if (!strcmp(n, "run") || !strcmp(n, "record"))
+		return run__main(c, argc, argv, 1);
+	if (!strcmp(n, "attach"))
+		return attach__main(argc, argv);
+	int go = options__check(c, argc, argv);
+	if (go)
+		return go < 0 ? EXIT_USAGE : 0;
+	if (!strcmp(n, "report") || !strcmp(n, "convert"))
+		return report__main(argc, argv);
+	if (!strcmp(n, "diff"))
+		return diff__main(argc, argv);
+	if (!strcmp(n, "doctor"))
+		return doctor__main(argc, argv);
+	if (!strcmp(n, "dump"))
+		return dump__main(argc, argv);
+	if (!strcmp(n, "top"))
+		return top__main(argc, argv);
+	if (!strcmp(n, "completions"))
+		return completions__main(argc, argv);
+	if (!strcmp(n, "version")) {
+		printf("filspy %s\n", FILSPY_VERSION);
+		return 0;
+	}
+	/* help [COMMAND] */
+	if (argc < 2) {
+		usage(stdout);
+		return 0;
+	}
+	const cli_command *about = commands__named(argv[1]);
+	if (!about)
 		return EXIT_USAGE;
-	fs_settings s;
-	extern char **environ;
-	settings__parse(&s, environ);
-	if (s.pid) { /* FIL_PERF_SPY_PID: attach instead of running a command */
-		char pid[24];
-		snprintf(pid, sizeof(pid), "%ld", s.pid);
-		char *attach_argv[] = { "attach", pid, NULL };
-		return attach__main(2, attach_argv);
-	}
-	if (cmd >= argc) {
-		fs_error("no command to run (usage: filspy run [OPTIONS] -- COMMAND [ARGS...])");
-		return EXIT_USAGE;
-	}
-	char lib[PATH_MAX];
-	int err = cli__find_library(lib, sizeof(lib));
-	if (err) {
-		fs_error("cannot find libfilspy.so next to filspy or in ../lib (%s); set "
-			 "FILSPY_LIBRARY", strerror(-err));
-		return EXIT_USAGE;
-	}
-	const char *preload = getenv("LD_PRELOAD");
-	if (preload && *preload && !strstr(preload, lib)) {
-		size_t n = strlen(lib) + strlen(preload) + 2;
-		char *both = malloc(n);
-		if (!both)
-			return 1;
-		snprintf(both, n, "%s:%s", lib, preload);
-		setenv("LD_PRELOAD", both, 1);
-		free(both);
-	} else if (!preload || !*preload) {
-		setenv("LD_PRELOAD", lib, 1);
-	}
-	setenv("FIL_PERF_SPY_ENABLED", "1", 1);
-	execvp(argv[cmd], argv + cmd);
-	fs_error("cannot run %s: %s", argv[cmd], strerror(errno));
-	return errno == ENOENT ? 127 : 126;
+	commands__usage(about, stdout);
+	return 0;
 }
 
 /* The agent's path, for LD_PRELOAD=$(filspy --print-preload) */
@@ -105,42 +89,32 @@ int main(int argc, char **argv)
 {
 	const char *self = strrchr(argv[0], '/');
 	self = self ? self + 1 : argv[0];
-	if (!strcmp(self, "perf-pyspy")) {
-		if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-			usage(stdout);
-			return 0;
-		}
-		return run(argc, argv, 1);
-	}
+	if (!strcmp(self, "perf-pyspy"))
+		return run__main(commands__named("run"), argc, argv, 1);
 	if (argc < 2) {
-		usage(stderr);
+		char names[256] = "";
+		for (const cli_command *c = commands__table; c->name; c++)
+			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+				 c == commands__table ? "" : ", ", c->name);
+		fs_error("name a command: %s (see filspy --help)", names);
 		return EXIT_USAGE;
 	}
 	const char *sub = argv[1];
-	if (!strcmp(sub, "--help") || !strcmp(sub, "-h") || !strcmp(sub, "help")) {
+	if (!strcmp(sub, "--help") || !strcmp(sub, "-h")) {
 		usage(stdout);
 		return 0;
 	}
-	if (!strcmp(sub, "--version") || !strcmp(sub, "version")) {
+	if (!strcmp(sub, "--version") || !strcmp(sub, "-V")) {
 		printf("filspy %s\n", FILSPY_VERSION);
 		return 0;
 	}
 	if (!strcmp(sub, "--print-preload"))
 		return print_preload();
-	if (!strcmp(sub, "run"))
-		return run(argc, argv, 2);
-	if (!strcmp(sub, "report"))
-		return report__main(argc - 1, argv + 1);
-	if (!strcmp(sub, "diff"))
-		return diff__main(argc - 1, argv + 1);
-	if (!strcmp(sub, "doctor"))
-		return doctor__main(argc - 1, argv + 1);
-	if (!strcmp(sub, "dump"))
-		return live__dump_main(argc - 1, argv + 1);
-	if (!strcmp(sub, "top"))
-		return live__top_main(argc - 1, argv + 1);
-	if (!strcmp(sub, "attach"))
-		return attach__main(argc - 1, argv + 1);
-	fs_error("unknown command '%s' (see filspy --help)", sub);
-	return EXIT_USAGE;
+	if (sub[0] == '-') {
+		fs_error("%s before a command; options follow it: filspy run %s ... (see filspy "
+			 "--help)", sub, sub);
+		return EXIT_USAGE;
+	}
+	const cli_command *c = commands__named(sub);
+	return c ? dispatch(c, argc - 1, argv + 1) : EXIT_USAGE;
 }

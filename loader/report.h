@@ -2,6 +2,7 @@
 #ifndef FILSPY_REPORT_H
 #define FILSPY_REPORT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "filspy/profile.h"
@@ -10,6 +11,10 @@
 /* Reads a folded-stack file (path or "-") into a new profile. Prints one
  * `filspy:` line naming the file and line on error. Returns 0 or -errno. */
 int report__load(const char *path, fs_profile **out);
+
+/* report__load, with lines false: frames keep their function and file, not
+ * their line ("f (a.py)"), so one function is one frame per path. */
+int report__load_by(const char *path, bool lines, fs_profile **out);
 
 /* Writes path ("-": stdout) through writer, aside then renamed
  * (atomic_file__write), so a failed write leaves no partial file. Returns 0 or

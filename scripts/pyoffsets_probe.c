@@ -276,6 +276,24 @@ int main(void)
 	F(long_digits, offsetof(PyLongObject, ob_digit));
 #endif
 	F(long_digit_bits, PyLong_SHIFT);
+
+	/* what `filspy dump --locals` reads: a frame's local slots, the code's names
+	 * for them, and the few value types it shows */
+#if PY_VERSION_HEX >= 0x030B0000
+	F(frame_localsplus, offsetof(_PyInterpreterFrame, localsplus));
+	F(code_nlocals, offsetof(PyCodeObject, co_nlocalsplus));
+	F(code_varnames, offsetof(PyCodeObject, co_localsplusnames));
+	F(code_localspluskinds, offsetof(PyCodeObject, co_localspluskinds));
+#else
+	F(frame_localsplus, offsetof(PyFrameObject, f_localsplus));
+	F(code_nlocals, offsetof(PyCodeObject, co_nlocals));
+	F(code_varnames, offsetof(PyCodeObject, co_varnames));
+	NONE(code_localspluskinds);
+#endif
+	F(tuple_size, offsetof(PyVarObject, ob_size));
+	F(tuple_items, offsetof(PyTupleObject, ob_item));
+	F(type_name, offsetof(PyTypeObject, tp_name));
+	F(float_value, offsetof(PyFloatObject, ob_fval));
 	printf("\t},\n");
 	return 0;
 }

@@ -146,6 +146,15 @@ int pydebug_offsets__read(uintptr_t runtime, int minor, const py_offsets *table,
 		o.long_size_shift = table->long_size_shift;
 		o.long_digits = table->long_digits;
 		o.long_digit_bits = table->long_digit_bits;
+		/* dump --locals: the table's too */
+		o.frame_localsplus = table->frame_localsplus;
+		o.code_nlocals = table->code_nlocals;
+		o.code_varnames = table->code_varnames;
+		o.code_localspluskinds = table->code_localspluskinds;
+		o.tuple_size = table->tuple_size;
+		o.tuple_items = table->tuple_items;
+		o.type_name = table->type_name;
+		o.float_value = table->float_value;
 	}
 	*out = o;
 	*why = NULL;

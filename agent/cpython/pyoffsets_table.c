@@ -83,6 +83,14 @@ static const py_offsets table[] = {
 		.long_size_shift = 0,
 		.long_digits = 24,
 		.long_digit_bits = 30,
+		.frame_localsplus = 376,
+		.code_nlocals = 24,
+		.code_varnames = 64,
+		.code_localspluskinds = -1,
+		.tuple_size = 16,
+		.tuple_items = 24,
+		.type_name = 24,
+		.float_value = 16,
 	},
 	/* 3.7.16 */
 	{
@@ -161,6 +169,14 @@ static const py_offsets table[] = {
 		.long_size_shift = 0,
 		.long_digits = 24,
 		.long_digit_bits = 30,
+		.frame_localsplus = 360,
+		.code_nlocals = 24,
+		.code_varnames = 64,
+		.code_localspluskinds = -1,
+		.tuple_size = 16,
+		.tuple_items = 24,
+		.type_name = 24,
+		.float_value = 16,
 	},
 	/* 3.8.18 */
 	{
@@ -239,6 +255,14 @@ static const py_offsets table[] = {
 		.long_size_shift = 0,
 		.long_digits = 24,
 		.long_digit_bits = 30,
+		.frame_localsplus = 360,
+		.code_nlocals = 28,
+		.code_varnames = 72,
+		.code_localspluskinds = -1,
+		.tuple_size = 16,
+		.tuple_items = 24,
+		.type_name = 24,
+		.float_value = 16,
 	},
 	/* 3.9.18 */
 	{
@@ -317,6 +341,14 @@ static const py_offsets table[] = {
 		.long_size_shift = 0,
 		.long_digits = 24,
 		.long_digit_bits = 30,
+		.frame_localsplus = 360,
+		.code_nlocals = 28,
+		.code_varnames = 72,
+		.code_localspluskinds = -1,
+		.tuple_size = 16,
+		.tuple_items = 24,
+		.type_name = 24,
+		.float_value = 16,
 	},
 	/* 3.10.13 */
 	{
@@ -395,6 +427,14 @@ static const py_offsets table[] = {
 		.long_size_shift = 0,
 		.long_digits = 24,
 		.long_digit_bits = 30,
+		.frame_localsplus = 352,
+		.code_nlocals = 28,
+		.code_varnames = 72,
+		.code_localspluskinds = -1,
+		.tuple_size = 16,
+		.tuple_items = 24,
+		.type_name = 24,
+		.float_value = 16,
 	},
 	/* 3.11.7 */
 	{
@@ -473,6 +513,14 @@ static const py_offsets table[] = {
 		.long_size_shift = 0,
 		.long_digits = 24,
 		.long_digit_bits = 30,
+		.frame_localsplus = 72,
+		.code_nlocals = 76,
+		.code_varnames = 96,
+		.code_localspluskinds = 104,
+		.tuple_size = 16,
+		.tuple_items = 24,
+		.type_name = 24,
+		.float_value = 16,
 	},
 	/* 3.12.1 */
 	{
@@ -551,6 +599,14 @@ static const py_offsets table[] = {
 		.long_size_shift = 3,
 		.long_digits = 24,
 		.long_digit_bits = 30,
+		.frame_localsplus = 72,
+		.code_nlocals = 72,
+		.code_varnames = 96,
+		.code_localspluskinds = 104,
+		.tuple_size = 16,
+		.tuple_items = 24,
+		.type_name = 24,
+		.float_value = 16,
 	},
 	/* 3.13.0 */
 	{
@@ -629,6 +685,14 @@ static const py_offsets table[] = {
 		.long_size_shift = 3,
 		.long_digits = 24,
 		.long_digit_bits = 30,
+		.frame_localsplus = 72,
+		.code_nlocals = 72,
+		.code_varnames = 96,
+		.code_localspluskinds = 104,
+		.tuple_size = 16,
+		.tuple_items = 24,
+		.type_name = 24,
+		.float_value = 16,
 	},
 };
 

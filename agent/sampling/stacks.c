@@ -6,9 +6,11 @@
 #include <string.h>
 
 #include "filspy/log.h"
+#include "cpython/pylocals.h"
 #include "sampling/stacks.h"
 #include "sampling/threadnames.h"
 #include "sampling/procthreads.h"
+#include "sampling/threadstate.h"
 
 #define KEY_TRUNCATED 0xfffffffffffffffeULL
 #define KEY_THREAD_BASE 0xffffffff00000000ULL
@@ -92,17 +94,21 @@ void stacks__add_both(fs_agent *a, stack_builder *b, bool to_main, fs_profile *s
 		     truncated, weight);
 }
 
+/* with locals_of, each frame's locals too (filspy dump --locals) */
 static void print_frames(FILE *f, stack_builder *b, const py_frame_ref *frames, int depth,
-			 bool truncated)
+			 bool truncated, const py_runtime *locals_of)
 {
 	if (depth > STACKS_MAX_DEPTH)
 		depth = STACKS_MAX_DEPTH;
 	symcache__resolve(b->cache, frames, depth, b->entries);
 	for (int k = 0; k < depth; k++) {
 		const sym_entry *e = b->entries[k];
-		if (e)
-			fprintf(f, "    %s (%s:%d)\n", e->name, e->file,
-				symcache__line(b->cache, e, &frames[k]));
+		if (!e)
+			continue;
+		fprintf(f, "    %s (%s:%d)\n", e->name, e->file,
+			symcache__line(b->cache, e, &frames[k]));
+		if (locals_of)
+			pylocals__print(locals_of, &frames[k], f);
 	}
 	if (truncated)
 		fprintf(f, "    [truncated]\n");
@@ -120,6 +126,7 @@ void stacks__dump(fs_agent *a, const py_runtime *rt, stack_builder *b, FILE *f)
 		goto out;
 	}
 	int n = pythreads__list(rt, threads, DUMP_MAX_THREADS);
+	gil_info gil = { 0 };
 	fprintf(f, "Process %d: %s\nPython v%s (%s backend)\n", a->pid, a->title, rt->version,
 		a->backend ? a->backend->name : "no");
 	for (int i = 0; i < n; i++) {
@@ -131,12 +138,18 @@ void stacks__dump(fs_agent *a, const py_runtime *rt, stack_builder *b, FILE *f)
 			depth = pyframes__sample(rt, walk, t->tstate, frames, STACKS_MAX_DEPTH, &truncated);
 		if (!t->top_frame)
 			depth = 0;
-		fprintf(f, "\nThread %d (%s): \"%s\"\n", t->tid,
-			procthreads__running(t->tid) ? "running" : "idle", procthreads__name(t->tid));
+		/* py-spy's words: active/idle, +gil for the holder, and ours for a waiter */
+		bool running;
+		threadstate__gil(rt, t->interp, &gil);
+		enum fs_thread_state state = threadstate__classify(rt, &gil, t, &running);
+		const char *word = state == TS_WAITING ? "waiting for the gil"
+				 : running ? (state == TS_HOLDING ? "active+gil" : "active")
+				 : (state == TS_HOLDING ? "idle+gil" : "idle");
+		fprintf(f, "\nThread %d (%s): \"%s\"\n", t->tid, word, threadnames__get(rt, t));
 		if (depth < 0)
 			fprintf(f, "    (the stack changed while it was read)\n");
 		else
-			print_frames(f, b, frames, depth, truncated);
+			print_frames(f, b, frames, depth, truncated, a->dump_locals ? rt : NULL);
 	}
 out:
 	pyframes__free_walk(walk);

@@ -9,6 +9,7 @@
 
 #define CONTROL_SNAPSHOT "snapshot" /* the profile so far, raw folded */
 #define CONTROL_DUMP "dump"         /* every thread's current stack */
+#define CONTROL_DUMP_LOCALS "dump-locals" /* the same with each frame's locals */
 #define CONTROL_INFO "info"         /* pid, backend, rate, samples, label, dir */
 #define CONTROL_FLUSH "flush"       /* write the files now */
 #define CONTROL_STOP "stop"         /* stop sampling; files at exit */
@@ -24,5 +25,10 @@ void control_protocol__path(unsigned uid, long pid, char *out, size_t size);
 /* The effective uid of process pid (the agent names its folder by it), from
  * /proc/PID/status; the caller's own euid when it cannot be read. */
 unsigned control_protocol__uid_of(long pid);
+
+/* Removes the sockets in uid's folder whose process is gone (a SIGKILL leaves its
+ * socket behind: nothing ran to remove it). Touches only "<pid>.sock" names.
+ * Returns how many it removed. */
+int control_protocol__sweep(unsigned uid);
 
 #endif

@@ -103,6 +103,16 @@ typedef struct py_offsets {
 	int32_t long_size_shift;           /* digit count = long_size >> this */
 	int32_t long_digits;
 	int32_t long_digit_bits;
+
+	/* What `filspy dump --locals` reads (agent/cpython/pylocals.c) */
+	int32_t frame_localsplus;          /* the frame's local slots, PyObject *[] */
+	int32_t code_nlocals;              /* int: co_nlocals (<= 3.10), co_nlocalsplus */
+	int32_t code_varnames;             /* tuple: co_varnames (<= 3.10), co_localsplusnames */
+	int32_t code_localspluskinds;      /* >= 3.11: bytes, a CO_FAST_* kind per slot */
+	int32_t tuple_size;
+	int32_t tuple_items;
+	int32_t type_name;                 /* const char *tp_name */
+	int32_t float_value;               /* double ob_fval */
 } py_offsets;
 
 /* Returns the table entry for major.minor, or NULL when the table has none. */

@@ -19,6 +19,7 @@ typedef struct py_thread {
 typedef struct py_frame_ref {
 	uintptr_t code;            /* code object address (unchecked) */
 	uintptr_t instr;           /* >= 3.11: instruction pointer; else f_lasti */
+	uintptr_t frame;           /* the frame itself (its locals), 0 when unknown (bpf) */
 } py_frame_ref;
 
 /* Lists up to max threads of every interpreter. Returns how many it found; a list

@@ -20,6 +20,7 @@ typedef struct fs_settings {
 	bool enabled;
 	int rate_hz;
 	unsigned formats;            /* enum fs_format bits */
+	char file[PATH_MAX];         /* FIL_PERF_SPY_FILE: the first format's exact path, "" for none */
 	enum fs_mode mode;
 	long pid;                    /* 0 when unset */
 	bool native, gil, idle, threads, subprocesses, quiet, debug;

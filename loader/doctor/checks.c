@@ -18,17 +18,19 @@ void doctor_checks__kernel(const struct host *h)
 					       : "a release that is not N.N");
 		return;
 	}
-	if (doctor_host__kernel_at_least(h, 5, 8)) {
+	/* the docs' minimum (docs/performance/py-spy.md, backends table): the
+	 * program walks frames with bpf_loop, which came in 5.17 */
+	if (doctor_host__kernel_at_least(h, 5, 17)) {
 		doctor_results__add("kernel", "ok",
-				    "Linux %s: 5.8 or newer, as the bpf backend needs",
+				    "Linux %s: 5.17 or newer, as the bpf backend needs (bpf_loop)",
 				    h->uts.release);
 		return;
 	}
 	struct check *c = doctor_results__add("kernel", "no",
-					      "Linux %s is older than 5.8, which the bpf backend "
-					      "needs (pyspy and self work on it)",
+					      "Linux %s is older than 5.17, which the bpf backend "
+					      "needs for bpf_loop (pyspy and self work on it)",
 					      h->uts.release);
-	doctor_results__fix(c, "a 5.8 or newer kernel for the bpf backend");
+	doctor_results__fix(c, "a 5.17 or newer kernel for the bpf backend");
 }
 
 void doctor_checks__btf(const struct host *h)
@@ -112,7 +114,7 @@ void doctor_checks__bpf(const struct host *h, const struct trials *t)
 					"%s: the kernel refuses it: %s (CONFIG_BPF_EVENTS "
 					"off, or too old)",
 					what, strerror(t->bpf));
-		doctor_results__fix(c, "a 5.8 or newer kernel with CONFIG_BPF_EVENTS=y");
+		doctor_results__fix(c, "a 5.17 or newer kernel with CONFIG_BPF_EVENTS=y");
 		return;
 	}
 	doctor_results__add("BPF permission", "unknown", "%s: %s%s", what, strerror(t->bpf), note);

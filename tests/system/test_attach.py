@@ -177,7 +177,9 @@ def test_root_attaches_to_a_process_of_another_user_and_waits_for_its_files():
         assert os.stat(os.path.join(out, "other-pyspy.txt")).st_uid == 65534
         stacks = parse_folded(open(os.path.join(out, "other-pyspy.txt")).read())
         assert sum(stacks.values()) >= 50, stacks
-        assert "the agent wrote" in r.stderr, r.stderr
+        # each file the agent wrote is named
+        for name in ("other-pyspy.svg", "other-pyspy.txt"):
+            assert f"wrote {os.path.join(out, name)}" in r.stderr, r.stderr
         stdout, _ = target.communicate(timeout=30)
         assert (target.returncode, stdout) == (0, "spun\n")
     finally:

@@ -119,15 +119,18 @@ def test_report_refuses_corrupt_input(content, line, tmp_path):
     assert not out.exists() and list(tmp_path.iterdir()) == [bad]
 
 
-def test_diff_colours_growth_red_and_prints_regressions(tmp_path):
+def test_diff_colours_growth_red_and_prints_changes_either_way(tmp_path):
     before, after = tmp_path / "before.txt", tmp_path / "after.txt"
     before.write_text("main (app.py:1);parse (app.py:5) 50\nmain (app.py:1);render (app.py:9) 50\n")
     after.write_text("main (app.py:1);parse (app.py:5) 80\nmain (app.py:1);render (app.py:9) 20\n")
     out = tmp_path / "diff.svg"
     r = subprocess.run([FILSPY, "diff", before, after, "-o", out], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    lines = r.stdout.splitlines()
-    assert "grew most" in lines[0] and "+30.00" in lines[1] and lines[1].endswith("parse")
+    rows = {line.split()[-2]: line.split() for line in r.stdout.splitlines()
+            if line.endswith("(app.py)")}
+    # own change, before, after, total change, before, after, function (file)
+    assert rows["parse"][:6] == ["+30.00", "50.00%", "80.00%", "+30.00", "50.00%", "80.00%"], r.stdout
+    assert rows["render"][:6] == ["-30.00", "50.00%", "20.00%", "-30.00", "50.00%", "20.00%"], r.stdout
     svg = out.read_text()
     import xml.dom.minidom
     doc = xml.dom.minidom.parseString(svg.encode())
