@@ -36,6 +36,7 @@ ASAN_OBJS   := $(AGENT_SRCS:%.c=$(BUILD)/asan/%.o) $(CORE_SRCS:%.c=$(BUILD)/asan
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 CORE_LIB    := $(BUILD)/libfilspy-core.a
+.DEFAULT_GOAL := all
 -include $(CORE_OBJS:.o=.d) $(AGENT_OBJS:.o=.d) $(LOADER_OBJS:.o=.d) $(ASAN_OBJS:.o=.d)
 
 .PHONY: all deps test unit-test system-test fuzz demo install clean check-offsets check-layout bench asan

@@ -23,7 +23,9 @@
 #include "sampling/procthreads.h"
 
 /* Marks the processes of one activation: the first profiled process sets it to its
- * pid; a process that finds another pid there is a descendant. */
+ * pid; a process that finds another pid there is a descendant (files under
+ * <label>-<pid>, warnings and errors only on stderr). The one variable the agent
+ * adds to the program's environment; docs/performance/py-spy.md says so. */
 #define ACTIVATION_VAR "FILSPY_ACTIVATION"
 #define SAMPLER_STACK (1 << 20)
 
@@ -197,6 +199,7 @@ void agent__after_fork_child(void)
 	if (!agent.settings.subprocesses)
 		return;
 	agent.pid = getpid();
+	log__configure(true, agent.settings.debug); /* a descendant: see ACTIVATION_VAR */
 	choose_label(true);
 	agent__start();
 }
@@ -244,7 +247,11 @@ int agent__begin(int argc, char **argv, char **settings_env, bool attached)
 	agent.pid = getpid();
 	agent.attached = attached;
 	make_title(argc, argv, agent.title, sizeof(agent.title));
-	choose_label(!attached && mark_activation());
+	bool descendant = !attached && mark_activation();
+	/* a parent that captures its child's stderr sees only what went wrong */
+	if (descendant)
+		log__configure(true, s->debug);
+	choose_label(descendant);
 	/* top mode writes no files: it keeps the control socket for `filspy top` */
 	if (set_output_dir() < 0 ||
 	    (s->mode != FS_MODE_TOP && outputs__prepare_dir(&agent) < 0))

@@ -172,6 +172,11 @@ int main(void)
 	NONE(frame_executing_value);
 	F(frame_size, offsetof(_PyInterpreterFrame, localsplus));
 #endif
+#if PY_VERSION_HEX < 0x030B0000
+	F(frame_localsplus, offsetof(PyFrameObject, f_localsplus));
+#else
+	F(frame_localsplus, offsetof(_PyInterpreterFrame, localsplus));
+#endif
 
 	F(code_filename, offsetof(PyCodeObject, co_filename));
 	F(code_name, offsetof(PyCodeObject, co_name));

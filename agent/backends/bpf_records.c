@@ -34,6 +34,7 @@ static int copy_frames(const struct bpf_state *st, const struct fsbpf_sample *he
 		uintptr_t code = (uintptr_t)in[i].code;
 		int32_t instr = (int32_t)in[i].instr;
 		frames[i].code = code;
+		frames[i].frame = 0; /* records carry no frame addresses: no locals */
 		/* an instruction pointer from 3.11, f_lasti before */
 		frames[i].instr = st->plan.instr_is_pointer
 			? code + (uintptr_t)st->plan.code_code_adaptive + (uintptr_t)((intptr_t)instr * 2)

@@ -47,6 +47,7 @@ static int self_start(fs_agent *a, const char **why)
 	}
 	st->rt = a->rt;
 	st->stacks.cache = symcache__new(&st->rt);
+	st->stacks.rt = &st->rt;
 	st->walk = pyframes__new_walk(&st->rt, STACKS_MAX_DEPTH);
 	if (!st->stacks.cache || !st->walk) {
 		symcache__free(st->stacks.cache);

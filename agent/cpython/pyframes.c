@@ -172,6 +172,7 @@ static int walk(const py_runtime *rt, uintptr_t frame, uintptr_t must_reach, py_
 			    buf[o->frame_owner] == (unsigned char)o->frame_owner_cstack;
 		if (!shim && code) {
 			out[n].code = code;
+			out[n].frame = frame;
 			if (rt->instr_is_pointer) {
 				out[n].instr = word_at(buf, o->frame_instr);
 			} else {

@@ -52,6 +52,8 @@ typedef struct py_offsets {
 	int32_t frame_executing;           /* <= 3.10: f_executing / f_state, a char */
 	int32_t frame_executing_value;     /* its value while the frame runs */
 	int32_t frame_size;                /* bytes to read to have every field above */
+	int32_t frame_localsplus;          /* the frame's locals (arguments first), read
+					    * apart: on 3.6-3.10 beyond frame_size */
 
 	/* PyCodeObject */
 	int32_t code_filename;

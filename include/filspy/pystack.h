@@ -19,6 +19,7 @@ typedef struct py_thread {
 typedef struct py_frame_ref {
 	uintptr_t code;            /* code object address (unchecked) */
 	uintptr_t instr;           /* >= 3.11: instruction pointer; else f_lasti */
+	uintptr_t frame;           /* the frame's address when read from memory, else 0 */
 } py_frame_ref;
 
 /* Lists up to max threads of every interpreter. Returns how many it found; a list
@@ -51,6 +52,12 @@ void pyframes__free_walk(py_walk *w);
  * may try again. */
 int pyframes__sample(const py_runtime *rt, py_walk *w, uintptr_t tstate, py_frame_ref *out,
 		     int max, bool *truncated);
+
+/* Reads the first local variable (the first argument) of frame f, when it is a
+ * str, as UTF-8 into out (see pystring__read). The frame may have returned since
+ * it was walked: callers check what they read. Returns the byte length, or -errno
+ * (-ENOTSUP when f has no address or the version no locals offset). */
+int pylocals__first_str(const py_runtime *rt, const py_frame_ref *f, char *out, size_t size);
 
 /* Reads a str object as UTF-8 into out (always terminated, cut at size-1 bytes).
  * Returns the byte length, or -errno when it is not a readable compact string. */
