@@ -123,6 +123,13 @@ static int set_output_dir(void)
 void agent__start(void)
 {
 	agent.profile = profile__new(0);
+	/* speedscope's time order: only when asked for, it is the one thing that grows
+	 * with the run's length (bounded, see filspy/timeline.h) */
+	if (agent.profile && (agent.settings.formats & FS_FORMAT_SPEEDSCOPE) &&
+	    profile__keep_timeline(agent.profile, 0) < 0) {
+		profile__free(agent.profile);
+		agent.profile = NULL;
+	}
 	if (!agent.profile) {
 		fs_error("out of memory; not profiling");
 		return;

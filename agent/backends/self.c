@@ -107,8 +107,9 @@ static void self_sample(fs_agent *a)
 	bool view = gilview__on();
 	/* the full classification costs a second /proc read per thread: only when asked */
 	bool classify = view || (s->gil && pyruntime__knows_gil(&st->rt));
-	/* names only when something shows or matches them: reading them costs */
-	bool named = view || s->threads || s->blocklist[0];
+	/* names only when something shows or matches them (speedscope names its
+	 * per-thread profiles): reading them costs */
+	bool named = view || s->threads || s->blocklist[0] || (s->formats & FS_FORMAT_SPEEDSCOPE);
 	gil_info gil = { 0 };
 	for (int i = 0; i < n; i++) {
 		const py_thread *t = &st->threads[i];

@@ -95,7 +95,8 @@ static void emit(fs_profile *p, const fs_settings *s, stack_builder *b, uint64_t
 		k = first_python + imports__collapse(p, b->ids + first_python, k - first_python,
 						     b->known + first_python);
 	if (k > first_python)
-		profile__add_stack(p, b->ids, k, weight);
+		profile__add_thread_stack(p, tid, profile__timeline(p) ? threadnames__of(tid) : NULL,
+					  b->ids, k, weight);
 }
 
 void stacks__add(fs_agent *a, stack_builder *b, int tid, const py_frame_ref *frames,
