@@ -1,4 +1,5 @@
 /* Per-thread sample order, kept beside the profile's tree for speedscope. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@ struct fs_timeline {
 	fs_timeline_thread threads[TIMELINE_MAX_THREADS];
 	size_t n_threads;
 	uint64_t dropped;
+	bool full;  /* the cap was met: nothing more joins the order, not even a repeat */
 };
 
 fs_timeline *timeline__new(size_t max_entries)
@@ -60,6 +62,10 @@ void timeline__add(fs_timeline *t, int tid, const char *name, fs_node_id node, u
 {
 	if (!t || !count)
 		return;
+	if (t->full) {
+		drop(t, count);
+		return;
+	}
 	size_t index;
 	fs_timeline_thread *th = thread_of(t, tid, &index);
 	if (!th) {
@@ -83,6 +89,7 @@ void timeline__add(fs_timeline *t, int tid, const char *name, fs_node_id node, u
 			fs_timeline_entry *grown = cap > t->cap ? realloc(t->entries, cap * sizeof(*grown))
 							       : NULL;
 			if (!grown) {
+				t->full = true;
 				drop(t, count);
 				return;
 			}
