@@ -100,10 +100,7 @@ def test_raw_imports_keeps_the_import_machinery_frames(tmp_path):
 def test_bpf_and_pyspy_name_each_import_after_the_module_it_runs(backend, tmp_path):
     # neither sees the frames' locals: `import NAME` is named from the <module> frame
     # that follows it (tower/m3.py: tower.m3), else it reads `import <module>`
-    if backend == "bpf" and BPF_SKIP:
-        pytest.skip(BPF_SKIP)
-    if backend == "pyspy" and not PYSPY.exists():
-        pytest.skip(f"py-spy is not installed at {PYSPY}")
+    need_backend(backend)
     r, stacks = profile_tower(tmp_path, python311(), FIL_PERF_SPY_BACKEND=backend,
                               FIL_PERF_SPY_PYSPY=PYSPY)
     if f"{backend} backend" not in r.stderr:
@@ -118,12 +115,26 @@ def test_bpf_and_pyspy_name_each_import_after_the_module_it_runs(backend, tmp_pa
     assert not [f for s in stacks for f in s if is_machinery(f)]
 
 
-def files_of(tmp_path, **settings):
+BACKENDS = ["self", "bpf", "pyspy"]
+
+
+def need_backend(backend):
+    if backend == "bpf" and BPF_SKIP:
+        pytest.skip(BPF_SKIP)
+    if backend == "pyspy" and not PYSPY.exists():
+        pytest.skip(f"py-spy is not installed at {PYSPY}")
+
+
+def files_of(tmp_path, backend="self", **settings):
+    need_backend(backend)
     out = tmp_path / "out"
     r = subprocess.run([python311(), PROGRAMS / "lines.py", "1"], capture_output=True, text=True,
                        timeout=60, env=agent_env(out, FIL_PERF_SPY_OUTPUT="svg,raw,speedscope,pprof",
-                                                 **settings))
+                                                 FIL_PERF_SPY_BACKEND=backend,
+                                                 FIL_PERF_SPY_PYSPY=PYSPY, **settings))
     assert r.returncode == 0, r.stderr
+    if f"{backend} backend" not in r.stderr:
+        pytest.skip(f"the {backend} backend did not start here: {r.stderr.strip()}")
     go = require_tool("go")
     pprof = subprocess.run([go, "tool", "pprof", "-raw", str(out / "x-pyspy.pb.gz")],
                            capture_output=True, text=True, timeout=120)
@@ -159,15 +170,17 @@ def spread_stacks(raw):
     return [s for s in raw if frame_function(s[-1]) == "spread"]
 
 
-def test_by_line_spread_shows_as_several_frames(tmp_path):
-    files = files_of(tmp_path)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_by_line_spread_shows_as_several_frames(backend, tmp_path):
+    files = files_of(tmp_path, backend)
     for fmt, lines in spread_lines(files).items():
         assert len(lines) > 1 and None not in lines, (fmt, lines)
     assert len(spread_stacks(files["raw"])) > 2
 
 
-def test_function_aggregates_each_function_at_its_first_line_in_every_format(tmp_path):
-    files = files_of(tmp_path, FIL_PERF_SPY_FUNCTION=1)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_function_aggregates_each_function_at_its_first_line_in_every_format(backend, tmp_path):
+    files = files_of(tmp_path, backend, FIL_PERF_SPY_FUNCTION=1)
     for fmt, lines in spread_lines(files).items():
         assert lines == {def_line("spread")}, (fmt, lines)
     # both calls from main are one frame, main's first line, and one stack
@@ -176,8 +189,9 @@ def test_function_aggregates_each_function_at_its_first_line_in_every_format(tmp
     assert stacks[0][-2] == f"main (lines.py:{def_line('main')})", stacks
 
 
-def test_nolineno_drops_line_numbers_in_every_format(tmp_path):
-    files = files_of(tmp_path, FIL_PERF_SPY_NOLINENO=1)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_nolineno_drops_line_numbers_in_every_format(backend, tmp_path):
+    files = files_of(tmp_path, backend, FIL_PERF_SPY_NOLINENO=1)
     for fmt, lines in spread_lines(files).items():
         assert lines == {None}, (fmt, lines)
     stacks = spread_stacks(files["raw"])
