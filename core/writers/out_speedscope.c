@@ -107,6 +107,33 @@ static long path_of(fs_profile *p, fs_node_id node, fs_node_id **path, size_t *c
 	return (long)depth;
 }
 
+/* Writes the frame ids of path[depth-1] .. path[0] as "[a,b,c]" (after a ',' unless
+ * first): the bulk of a time-ordered file, so no printf per number. */
+static void put_sample(FILE *f, fs_profile *p, const fs_node_id *path, long depth, bool first)
+{
+	char buf[4096];
+	size_t at = 0;
+	if (!first)
+		buf[at++] = ',';
+	buf[at++] = '[';
+	while (depth-- > 0) {
+		if (at > sizeof(buf) - 16) {
+			fwrite(buf, 1, at, f);
+			at = 0;
+		}
+		char digits[12];
+		int n = 0;
+		for (uint32_t v = profile__node(p, path[depth])->frame; n == 0 || v; v /= 10)
+			digits[n++] = (char)('0' + v % 10);
+		while (n)
+			buf[at++] = digits[--n];
+		if (depth)
+			buf[at++] = ',';
+	}
+	buf[at++] = ']';
+	fwrite(buf, 1, at, f);
+}
+
 /* One sampled profile per thread with its samples in the order taken (py-spy's
  * shape: speedscope's Time Order view plays them back), then, when the timeline's
  * cap left samples out, one profile of those, aggregated. */
@@ -161,10 +188,7 @@ static int put_timeline(fs_profile *p, const fs_timeline *t, double per, FILE *f
 			}
 			if (ordered)
 				ordered[e->node] += e->count;
-			fputs(k > lo ? ",[" : "[", f);
-			while (depth-- > 0)
-				fprintf(f, "%u%s", profile__node(p, path[depth])->frame, depth ? "," : "");
-			fputc(']', f);
+			put_sample(f, p, path, depth, k == lo);
 		}
 		fputs("],\"weights\":[", f);
 		for (uint32_t k = lo; k < hi; k++)
