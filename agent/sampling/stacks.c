@@ -80,13 +80,13 @@ static void emit(fs_profile *p, const fs_settings *s, stack_builder *b, uint64_t
 				b->stale++;
 			continue;
 		}
-		bool machinery = !s->raw_imports && imports__is_machinery(e->file);
+		bool machinery = !s->raw_imports && e->import_role != SYM_IMPORT_NONE;
 		/* a frame that imports keeps its line: the collapse drops it anyway */
 		fs_frame_id id = profile__intern_frame(p, e->key, line_of(s, b, e, &frames[i]),
 						       e->name, e->file, e->origin);
 		if (id == UINT32_MAX)
 			continue;
-		b->known[k] = machinery && imports__is_find_and_load(e->name)
+		b->known[k] = machinery && e->import_role == SYM_IMPORT_FIND_AND_LOAD
 			? module_of(b, &frames[i], &used) : NULL;
 		imports |= machinery;
 		b->ids[k++] = id;
