@@ -55,9 +55,11 @@ static uintptr_t word_at(const unsigned char *buf, int32_t off)
 	return v;
 }
 
+/* A torn chain can link to any word, ~0 too: frame + len must not wrap around (it
+ * did, and a "frame" near 2^64 was then copied from far outside the copy) */
 static bool in_range(const struct range *r, uintptr_t frame, size_t len)
 {
-	return frame >= r->lo && frame + len <= r->hi;
+	return frame >= r->lo && frame <= r->hi && len <= r->hi - frame;
 }
 
 /* The range of sn that holds [frame, frame + len), or -1. hint first (where the
@@ -80,6 +82,8 @@ static int find_range(const struct snap *sn, uintptr_t frame, size_t len, int hi
 static const unsigned char *read_into(struct py_walk *w, struct snap *sn, uintptr_t frame)
 {
 	size_t len = w->len;
+	if (frame > UINTPTR_MAX - len)
+		return NULL; /* no such memory: a torn link */
 	uintptr_t hi = frame + len;
 	uintptr_t lo = w->blocks && hi > BLOCK ? (hi - BLOCK) & ~(uintptr_t)(PAGE - 1) : frame;
 	if (lo > frame)
