@@ -81,7 +81,8 @@ static void emit(fs_profile *p, const fs_settings *s, stack_builder *b, uint64_t
 			continue;
 		}
 		bool machinery = !s->raw_imports && e->import_role != SYM_IMPORT_NONE;
-		/* a frame that imports keeps its line: the collapse drops it anyway */
+		/* machinery frames are interned too: imports__collapse reads their names
+		 * from the profile, then puts `import NAME` frames in their place */
 		fs_frame_id id = profile__intern_frame(p, e->key, line_of(s, b, e, &frames[i]),
 						       e->name, e->file, e->origin);
 		if (id == UINT32_MAX)
@@ -114,11 +115,11 @@ void stacks__add_both(fs_agent *a, stack_builder *b, bool to_main, fs_profile *s
 		depth = STACKS_MAX_DEPTH;
 	symcache__resolve_checked(b->cache, frames, checks, depth, b->entries);
 	if (to_main)
-		emit(a->profile, &a->settings, b, 0, NULL, a->settings.threads, true, tid, frames, checks, depth,
-		     truncated, weight);
+		emit(a->profile, &a->settings, b, 0, NULL, a->settings.threads, true, tid, frames,
+		     checks, depth, truncated, weight);
 	if (second)
-		emit(second, &a->settings, b, root_key, root_name, true, !to_main, tid, frames, checks, depth,
-		     truncated, weight);
+		emit(second, &a->settings, b, root_key, root_name, true, !to_main, tid, frames,
+		     checks, depth, truncated, weight);
 }
 
 static void print_frames(FILE *f, stack_builder *b, const py_frame_ref *frames, int depth,
