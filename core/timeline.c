@@ -53,8 +53,9 @@ static fs_timeline_thread *thread_of(fs_timeline *t, int tid, size_t *index)
 static void drop(fs_timeline *t, uint64_t count)
 {
 	if (!t->dropped)
-		fs_warn("speedscope: the time order keeps %zu stacks; later samples are in the "
-			"profile, not in the time order (one more profile holds them)", t->max);
+		fs_warn("speedscope: the time order is full (%zu runs of samples); later samples "
+			"count in every format but go to one aggregated profile in speedscope",
+			t->max);
 	t->dropped += count;
 }
 
