@@ -18,8 +18,14 @@ int pylocals__first_str(const py_runtime *rt, const py_frame_ref *f, char *out, 
 	    o->object_type == PY_NO_OFFSET)
 		return -ENOTSUP;
 	/* 3.14: locals are _PyStackRefs, tagged like f_executable */
-	if (memread__word(f->frame + (uintptr_t)o->frame_localsplus, &obj) < 0)
+	uintptr_t code = 0;
+	if (memread__word(f->frame + (uintptr_t)o->frame_localsplus, &obj) < 0 ||
+	    memread__word(f->frame + (uintptr_t)o->frame_code, &code) < 0)
 		return -EFAULT;
+	/* read after the local: a frame that returned since the walk and whose memory
+	 * runs another function now is not the one sampled */
+	if ((code & rt->code_tag_mask) != f->code)
+		return -ESTALE;
 	obj &= rt->code_tag_mask;
 	if (!obj || memread__word(obj + (uintptr_t)o->object_type, &type) < 0 || !type ||
 	    memread__word(type + (uintptr_t)o->type_flags, &flags) < 0)
