@@ -23,7 +23,9 @@
 #include "sampling/procthreads.h"
 
 /* Marks the processes of one activation: the first profiled process sets it to its
- * pid; a process that finds another pid there is a descendant. */
+ * pid; a process that finds another pid there is a descendant (files under
+ * <label>-<pid>, warnings and errors only on stderr). The one variable the agent
+ * adds to the program's environment; docs/performance/py-spy.md says so. */
 #define ACTIVATION_VAR "FILSPY_ACTIVATION"
 #define SAMPLER_STACK (1 << 20)
 
@@ -121,6 +123,13 @@ static int set_output_dir(void)
 void agent__start(void)
 {
 	agent.profile = profile__new(0);
+	/* speedscope's time order: only when asked for, it is the one thing that grows
+	 * with the run's length (bounded, see filspy/timeline.h) */
+	if (agent.profile && (agent.settings.formats & FS_FORMAT_SPEEDSCOPE) &&
+	    profile__keep_timeline(agent.profile, 0) < 0) {
+		profile__free(agent.profile);
+		agent.profile = NULL;
+	}
 	if (!agent.profile) {
 		fs_error("out of memory; not profiling");
 		return;
@@ -199,6 +208,7 @@ void agent__after_fork_child(void)
 	if (!agent.settings.subprocesses)
 		return;
 	agent.pid = getpid();
+	log__configure(true, agent.settings.debug); /* a descendant: see ACTIVATION_VAR */
 	choose_label(true);
 	agent__start();
 }
@@ -246,7 +256,11 @@ int agent__begin(int argc, char **argv, char **settings_env, bool attached)
 	agent.pid = getpid();
 	agent.attached = attached;
 	make_title(argc, argv, agent.title, sizeof(agent.title));
-	choose_label(!attached && mark_activation());
+	bool descendant = !attached && mark_activation();
+	/* a parent that captures its child's stderr sees only what went wrong */
+	if (descendant)
+		log__configure(true, s->debug);
+	choose_label(descendant);
 	/* top mode writes no files: it keeps the control socket for `filspy top` */
 	if (set_output_dir() < 0 ||
 	    (s->mode != FS_MODE_TOP && outputs__prepare_dir(&agent) < 0))

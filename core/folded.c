@@ -6,6 +6,7 @@
 
 #include "filspy/folded.h"
 #include "filspy/hash.h"
+#include "filspy/imports.h"
 
 #define MAX_FRAMES_PER_LINE 65536
 
@@ -48,7 +49,7 @@ static uint8_t origin_of(const char *file)
 	return FS_ORIGIN_OWN;
 }
 
-int folded__read(fs_profile *p, FILE *f, long *bad_line)
+int folded__read_imports(fs_profile *p, FILE *f, long *bad_line, bool collapse_imports)
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -115,6 +116,8 @@ int folded__read(fs_profile *p, FILE *f, long *bad_line)
 			err = -EINVAL;
 		if (err)
 			break;
+		if (collapse_imports)
+			n = imports__collapse(p, ids, n, NULL);
 		profile__add_stack(p, ids, n, count);
 	}
 	if (err == -EINVAL)
@@ -124,4 +127,9 @@ int folded__read(fs_profile *p, FILE *f, long *bad_line)
 	free(line);
 	free(ids);
 	return err;
+}
+
+int folded__read(fs_profile *p, FILE *f, long *bad_line)
+{
+	return folded__read_imports(p, f, bad_line, false);
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "filspy/profile.h"
+#include "filspy/timeline.h"
 
 #define DEFAULT_MAX_NODES (1u << 20)
 #define MAX_FRAMES (1u << 20)
@@ -32,6 +33,8 @@ struct fs_profile {
 	uint32_t *child_start; /* n_nodes + 1 entries */
 	fs_node_id *child_ids;
 	int children_valid;
+
+	fs_timeline *timeline; /* NULL unless profile__keep_timeline */
 };
 
 static uint64_t mix64(uint64_t x)
@@ -98,6 +101,7 @@ void profile__free(fs_profile *p)
 	free(p->node_slots);
 	free(p->child_start);
 	free(p->child_ids);
+	timeline__free(p->timeline);
 	free(p);
 }
 
@@ -220,7 +224,8 @@ static fs_node_id child_of(fs_profile *p, fs_node_id parent, fs_frame_id frame, 
 	return id;
 }
 
-int profile__add_stack(fs_profile *p, const fs_frame_id *frames, size_t n, uint64_t count)
+/* profile__add_stack, returning the node that got the count */
+static fs_node_id add(fs_profile *p, const fs_frame_id *frames, size_t n, uint64_t count)
 {
 	fs_node_id at = FS_ROOT_NODE;
 	for (size_t i = 0; i < n; i++) {
@@ -242,7 +247,33 @@ int profile__add_stack(fs_profile *p, const fs_frame_id *frames, size_t n, uint6
 	}
 	p->nodes[at].self += count;
 	p->samples += count;
+	return at;
+}
+
+int profile__add_stack(fs_profile *p, const fs_frame_id *frames, size_t n, uint64_t count)
+{
+	add(p, frames, n, count);
 	return 0;
+}
+
+int profile__add_thread_stack(fs_profile *p, int tid, const char *thread_name,
+			      const fs_frame_id *frames, size_t n, uint64_t count)
+{
+	fs_node_id leaf = add(p, frames, n, count);
+	timeline__add(p->timeline, tid, thread_name, leaf, count);
+	return 0;
+}
+
+int profile__keep_timeline(fs_profile *p, size_t max_entries)
+{
+	if (!p->timeline)
+		p->timeline = timeline__new(max_entries);
+	return p->timeline ? 0 : -1;
+}
+
+const fs_timeline *profile__timeline(const fs_profile *p)
+{
+	return p->timeline;
 }
 
 size_t profile__node_count(const fs_profile *p)

@@ -59,9 +59,9 @@ void bpf_threads__sync(struct bpf_state *st, const fs_settings *s)
 {
 	uint64_t listed_at = now_ns();
 	int n = pythreads__list(&st->rt, st->listed, MAX_THREADS);
-	/* Python thread names, for the roots, the blocklist and the GIL view's table
-	 * (cached by threadnames) */
-	if (s->threads || s->blocklist[0] || gilview__on())
+	/* Python thread names, for the roots, the blocklist, the GIL view's table and
+	 * speedscope's per-thread profiles (cached by threadnames) */
+	if (s->threads || s->blocklist[0] || gilview__on() || (s->formats & FS_FORMAT_SPEEDSCOPE))
 		for (int j = 0; j < n; j++)
 			threadnames__get(&st->rt, &st->listed[j]);
 	for (int j = 0; j < n; j++)

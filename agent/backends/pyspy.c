@@ -170,6 +170,11 @@ static void build_args(fs_agent *a, struct pyspy_state *st, const char *path, ch
 		argv[n++] = "--threads";
 	if (s->subprocesses)
 		argv[n++] = "--subprocesses";
+	/* py-spy's own: --function shows the function's first line, as ours does */
+	if (s->function && !s->nolineno)
+		argv[n++] = "--function";
+	if (s->nolineno)
+		argv[n++] = "--nolineno";
 	argv[n] = NULL;
 }
 
@@ -272,7 +277,7 @@ static void pyspy_stop(fs_agent *a)
 	FILE *f = st->dir[0] ? fopen(st->raw, "re") : NULL;
 	if (f) {
 		long bad;
-		int err = folded__read(a->profile, f, &bad);
+		int err = folded__read_imports(a->profile, f, &bad, !a->settings.raw_imports);
 		if (err == -EINVAL)
 			fs_warn("py-spy's output has a line filspy cannot read (line %ld)", bad);
 		fclose(f);

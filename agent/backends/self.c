@@ -55,6 +55,7 @@ static int self_start(fs_agent *a, const char **why)
 	}
 	st->rt = a->rt;
 	st->stacks.cache = symcache__new(&st->rt);
+	st->stacks.rt = &st->rt;
 	st->walk = pyframes__new_walk(&st->rt, STACKS_MAX_DEPTH);
 	st->watch = threadwatch__new();
 	st->held = idlehold__new();
@@ -154,8 +155,9 @@ static void self_sample(fs_agent *a)
 	int n = threads_of_round(a, st, watching, &scan, &settling);
 	/* the full classification costs a second /proc read per thread: only when asked */
 	bool classify = view || (s->gil && pyruntime__knows_gil(&st->rt));
-	/* names only when something shows or matches them: reading them costs */
-	bool named = view || s->threads || s->blocklist[0];
+	/* names only when something shows or matches them (speedscope names its
+	 * per-thread profiles): reading them costs */
+	bool named = view || s->threads || s->blocklist[0] || (s->formats & FS_FORMAT_SPEEDSCOPE);
 	gil_info gil = { 0 };
 	for (int i = 0; i < n; i++) {
 		const py_thread *t = &st->threads[i];

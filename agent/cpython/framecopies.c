@@ -12,9 +12,11 @@ size_t framecopies__frame_len(const py_runtime *rt)
 	return size < FRAME_BUF ? size : FRAME_BUF;
 }
 
+/* A torn chain can link to any word, ~0 too: frame + len must not wrap around (it
+ * did, and a "frame" near 2^64 was then copied from far outside the copy) */
 static bool in_range(const struct range *r, uintptr_t frame, size_t len)
 {
-	return frame >= r->lo && frame + len <= r->hi;
+	return frame >= r->lo && frame <= r->hi && len <= r->hi - frame;
 }
 
 /* The range of sn that holds [frame, frame + len), or -1. hint first (where the
@@ -40,6 +42,8 @@ static int find_range(const struct snap *sn, uintptr_t frame, size_t len, int hi
 static const unsigned char *read_into(struct py_walk *w, struct snap *sn, uintptr_t frame)
 {
 	size_t len = w->len;
+	if (frame > UINTPTR_MAX - len)
+		return NULL; /* no such memory: a torn link */
 	uintptr_t hi = frame + len;
 	uintptr_t lo = w->blocks && hi > BLOCK ? (hi - BLOCK) & ~(uintptr_t)(PAGE - 1) : frame;
 	if (lo > frame)
@@ -96,7 +100,10 @@ static int read_guessed(struct py_walk *w, struct snap *sn, uintptr_t frame)
 	uintptr_t at[PREFETCH];
 	memread_req reqs[PREFETCH];
 	int k = 0;
-	for (uintptr_t f = frame; f && k < PREFETCH; f = stable_previous(w, f)) {
+	if (frame > UINTPTR_MAX - w->len)
+		return -1; /* no such memory: a torn link */
+	for (uintptr_t f = frame; f && f <= UINTPTR_MAX - w->len && k < PREFETCH;
+	     f = stable_previous(w, f)) {
 		bool again = false;
 		for (int j = k - 1; j >= 0 && j >= k - 4 && !again; j--)
 			again = at[j] == f;

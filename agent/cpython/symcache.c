@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "filspy/hash.h"
+#include "filspy/imports.h"
 #include "filspy/memread.h"
 #include "filspy/shortpath.h"
 #include "filspy/symcache.h"
@@ -157,6 +158,10 @@ static sym_entry *resolve(symcache *c, uintptr_t code, const unsigned char *h)
 	shortpath__make(path, file, sizeof(file), &e->origin);
 	e->code = code;
 	e->firstlineno = field_int(h, o->code_firstlineno);
+	/* decided once per code object, not per frame of every sample */
+	if (imports__is_machinery(file))
+		e->import_role = imports__is_find_and_load(name) ? SYM_IMPORT_FIND_AND_LOAD
+								 : SYM_IMPORT_MACHINERY;
 	e->name = strdup(name);
 	e->file = strdup(file);
 	e->check_name = field_ptr(h, name_off);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "filspy/imports.h"
 #include "filspy/log.h"
 #include "cpython/pylocals.h"
 #include "sampling/stacks.h"
@@ -29,11 +30,36 @@ static fs_frame_id thread_root(fs_profile *p, int tid)
 	return id;
 }
 
+/* The line a frame shows: where it is, its function's first line, or none. */
+static int line_of(const fs_settings *s, stack_builder *b, const sym_entry *e,
+		   const py_frame_ref *f)
+{
+	if (s->nolineno)
+		return 0;
+	if (s->function)
+		return e->firstlineno > 0 ? e->firstlineno : 0;
+	return symcache__line(b->cache, e, f);
+}
+
+/* The module the _find_and_load frame f imports, read from its first argument
+ * into one of b's buffers (used counts them); NULL when it cannot be read. */
+static const char *module_of(stack_builder *b, const py_frame_ref *f, int *used)
+{
+	if (!b->rt || !f->frame || *used == STACKS_MAX_IMPORTS)
+		return NULL;
+	char *out = b->modules[*used];
+	if (pylocals__first_str(b->rt, f, out, STACKS_IMPORT_NAME) <= 0)
+		return NULL;
+	(*used)++;
+	return out;
+}
+
 /* Adds the sample whose frames b->entries holds already to profile p, below a root
  * frame (root_name, unless NULL) and a thread root (with_thread). */
-static void emit(fs_profile *p, stack_builder *b, uint64_t root_key, const char *root_name,
-		 bool with_thread, bool count_stale, int tid, const py_frame_ref *frames,
-		 const uint32_t *checks, int depth, bool truncated, uint64_t weight)
+static void emit(fs_profile *p, const fs_settings *s, stack_builder *b, uint64_t root_key,
+		 const char *root_name, bool with_thread, bool count_stale, int tid,
+		 const py_frame_ref *frames, const uint32_t *checks, int depth, bool truncated,
+		 uint64_t weight)
 {
 	size_t k = 0;
 	if (root_name)
@@ -45,6 +71,8 @@ static void emit(fs_profile *p, stack_builder *b, uint64_t root_key, const char 
 		b->ids[k++] = profile__intern_frame(p, KEY_TRUNCATED, 0, "[truncated]", "",
 						    FS_ORIGIN_SPECIAL);
 	size_t first_python = k;
+	bool imports = false;
+	int used = 0;
 	for (int i = depth - 1; i >= 0; i--) {
 		const sym_entry *e = b->entries[i];
 		if (!e)
@@ -54,22 +82,33 @@ static void emit(fs_profile *p, stack_builder *b, uint64_t root_key, const char 
 				b->stale++;
 			continue;
 		}
-		fs_frame_id id = profile__intern_frame(p, e->key,
-						       symcache__line(b->cache, e, &frames[i]),
+		bool machinery = !s->raw_imports && e->import_role != SYM_IMPORT_NONE;
+		/* machinery frames are interned too: imports__collapse reads their names
+		 * from the profile, then puts `import NAME` frames in their place */
+		fs_frame_id id = profile__intern_frame(p, e->key, line_of(s, b, e, &frames[i]),
 						       e->name, e->file, e->origin);
-		if (id != UINT32_MAX)
-			b->ids[k++] = id;
+		if (id == UINT32_MAX)
+			continue;
+		b->known[k] = machinery && e->import_role == SYM_IMPORT_FIND_AND_LOAD
+			? module_of(b, &frames[i], &used) : NULL;
+		imports |= machinery;
+		b->ids[k++] = id;
 	}
+	if (imports)
+		k = first_python + imports__collapse(p, b->ids + first_python, k - first_python,
+						     b->known + first_python);
 	b->n_ids = k > first_python ? k : 0;
 	if (k > first_python)
-		profile__add_stack(p, b->ids, k, weight);
+		profile__add_thread_stack(p, tid, profile__timeline(p) ? threadnames__of(tid) : NULL,
+					  b->ids, k, weight);
 }
 
 void stacks__add_again(fs_agent *a, int tid, const fs_frame_id *ids, size_t n, uint64_t weight)
 {
-	(void)tid;
+	fs_profile *p = a->profile;
 	if (n)
-		profile__add_stack(a->profile, ids, n, weight);
+		profile__add_thread_stack(p, tid, profile__timeline(p) ? threadnames__of(tid) : NULL,
+					  ids, n, weight);
 }
 
 void stacks__add(fs_agent *a, stack_builder *b, int tid, const py_frame_ref *frames,
@@ -87,11 +126,11 @@ void stacks__add_both(fs_agent *a, stack_builder *b, bool to_main, fs_profile *s
 		depth = STACKS_MAX_DEPTH;
 	symcache__resolve_checked(b->cache, frames, checks, depth, b->entries);
 	if (to_main)
-		emit(a->profile, b, 0, NULL, a->settings.threads, true, tid, frames, checks, depth,
-		     truncated, weight);
+		emit(a->profile, &a->settings, b, 0, NULL, a->settings.threads, true, tid, frames,
+		     checks, depth, truncated, weight);
 	if (second)
-		emit(second, b, root_key, root_name, true, !to_main, tid, frames, checks, depth,
-		     truncated, weight);
+		emit(second, &a->settings, b, root_key, root_name, true, !to_main, tid, frames,
+		     checks, depth, truncated, weight);
 }
 
 /* with locals_of, each frame's locals too (filspy dump --locals) */

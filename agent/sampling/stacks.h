@@ -15,17 +15,27 @@
 /* the bpf program's depth too (one constant in pystacks.h) */
 #define STACKS_MAX_DEPTH FS_STACK_MAX_DEPTH
 
+/* How many imports of one stack get their module's name read (deeper ones, rare,
+ * are named from the module they run, see imports__collapse) */
+#define STACKS_MAX_IMPORTS 32
+#define STACKS_IMPORT_NAME 128
+
 typedef struct stack_builder {
 	symcache *cache;
+	const py_runtime *rt;  /* for the modules imports load (NULL: not read) */
 	const sym_entry *entries[STACKS_MAX_DEPTH];
 	fs_frame_id ids[STACKS_MAX_DEPTH + 3];
 	size_t n_ids;    /* of the last stack added: ids[0..n_ids), root first */
+	const char *known[STACKS_MAX_DEPTH + 3];  /* per id: the module it imports */
+	char modules[STACKS_MAX_IMPORTS][STACKS_IMPORT_NAME];
 	uint64_t stale;  /* frames dropped: their code object changed since the sample */
 } stack_builder;
 
 /* Adds one sample of thread tid whose frames (innermost first) are frames[0..depth)
  * to a->profile, under a `thread (TID): NAME` root with FIL_PERF_SPY_THREADS and
- * below a `[truncated]` root when the walk was cut. Frames whose code object cannot
+ * below a `[truncated]` root when the walk was cut; the import machinery's frames
+ * become `import NAME` frames unless FIL_PERF_SPY_RAW_IMPORTS, and lines follow
+ * FIL_PERF_SPY_FUNCTION (the function's first line) and FIL_PERF_SPY_NOLINENO (0). Frames whose code object cannot
  * be read are left out, and so are those whose check word (checks: NULL, or per
  * frame the low 32 bits of the name pointer when sampled, 0 for unknown) no longer
  * matches: the code object was freed and its address reused since. */

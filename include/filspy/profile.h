@@ -55,6 +55,20 @@ int profile__rename_frame(fs_profile *p, fs_frame_id id, const char *name);
  * node). Returns 0, or -1 only when out of memory before anything was counted. */
 int profile__add_stack(fs_profile *p, const fs_frame_id *frames, size_t n, uint64_t count);
 
+/* The same, for a sample of thread tid (named thread_name now, NULL when unknown):
+ * also appended to the profile's timeline when it keeps one. */
+int profile__add_thread_stack(fs_profile *p, int tid, const char *thread_name,
+			      const fs_frame_id *frames, size_t n, uint64_t count);
+
+/* From now on the profile keeps the order of the samples given with
+ * profile__add_thread_stack, per thread, in a timeline of at most max_entries (0:
+ * the default cap, see filspy/timeline.h). Returns 0, or -1 when out of memory. */
+int profile__keep_timeline(fs_profile *p, size_t max_entries);
+
+/* The timeline, NULL when the profile keeps none. */
+typedef struct fs_timeline fs_timeline;
+const fs_timeline *profile__timeline(const fs_profile *p);
+
 /* Read access for the writers. Node 0 is the root; ids run 0..node_count-1 and a
  * parent's id is always smaller than its children's. */
 size_t profile__node_count(const fs_profile *p);

@@ -105,7 +105,9 @@ typedef struct py_offsets {
 	int32_t long_digit_bits;
 
 	/* What `filspy dump --locals` reads (agent/cpython/pylocals.c) */
-	int32_t frame_localsplus;          /* the frame's local slots, PyObject *[] */
+	int32_t frame_localsplus;          /* the frame's local slots, PyObject *[], arguments
+					    * first (also an import's module name); read apart:
+					    * on 3.6-3.10 beyond frame_size */
 	int32_t code_nlocals;              /* int: co_nlocals (<= 3.10), co_nlocalsplus */
 	int32_t code_varnames;             /* tuple: co_varnames (<= 3.10), co_localsplusnames */
 	int32_t code_localspluskinds;      /* >= 3.11: bytes, a CO_FAST_* kind per slot */

@@ -59,6 +59,13 @@ void pyframes__free_walk(py_walk *w);
 int pyframes__sample(const py_runtime *rt, py_walk *w, uintptr_t tstate, py_frame_ref *out,
 		     int max, bool *truncated);
 
+/* Reads the first local variable (the first argument) of frame f, when it is a
+ * str, as UTF-8 into out (see pystring__read). The frame may have returned since
+ * it was walked: -ESTALE when its memory runs another code object now (callers
+ * still check what they read). Returns the byte length, or -errno (-ENOTSUP when f
+ * has no address or the version no locals offset). */
+int pylocals__first_str(const py_runtime *rt, const py_frame_ref *f, char *out, size_t size);
+
 /* Reads a str object as UTF-8 into out (always terminated, cut at size-1 bytes).
  * Returns the byte length, or -errno when it is not a readable compact string. */
 int pystring__read(const py_runtime *rt, uintptr_t str, char *out, size_t size);

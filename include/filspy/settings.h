@@ -23,7 +23,11 @@ typedef struct fs_settings {
 	char file[PATH_MAX];         /* FIL_PERF_SPY_FILE: the first format's exact path, "" for none */
 	enum fs_mode mode;
 	long pid;                    /* 0 when unset */
-	bool native, gil, idle, threads, subprocesses, quiet, debug;
+	bool native, gil, idle, threads;
+	bool function;               /* frames by function: the function's first line */
+	bool nolineno;               /* frames without line numbers */
+	bool raw_imports;            /* keep CPython's import machinery frames as they are */
+	bool subprocesses, quiet, debug;
 	char blocklist[FS_GLOBS_MAX];/* comma-separated globs, "" for none */
 	enum fs_backend_choice backend;
 	char pyspy[PATH_MAX];        /* "" means py-spy on PATH */

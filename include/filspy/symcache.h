@@ -7,12 +7,17 @@
 
 #include "filspy/pystack.h"
 
+/* Whether a code object is CPython's import machinery (imports__is_machinery) and
+ * the frame that names the module each import loads (imports__is_find_and_load) */
+enum sym_import_role { SYM_IMPORT_NONE, SYM_IMPORT_MACHINERY, SYM_IMPORT_FIND_AND_LOAD };
+
 typedef struct sym_entry {
 	uint64_t key;          /* hash of name and file: stable across re-resolution */
 	uintptr_t code;
 	const char *name;      /* qualified name where the version has one */
 	const char *file;      /* short file name (see shortpath__make) */
 	uint8_t origin;        /* enum fs_origin */
+	uint8_t import_role;   /* enum sym_import_role (filspy/imports.h) */
 	int firstlineno;
 	const uint8_t *table;  /* copy of the line table */
 	uint32_t table_len;

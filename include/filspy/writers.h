@@ -46,8 +46,10 @@ int out_raw__write(fs_profile *p, const fs_profile_meta *meta, FILE *f);
 /* Self-contained interactive flamegraph. */
 int out_svg__write(fs_profile *p, const fs_profile_meta *meta, FILE *f);
 
-/* speedscope's file format: one sampled profile per thread (top-level
- * "thread (TID): NAME" frames), else one for the process; weights in seconds. */
+/* speedscope's file format, weights in seconds: with the profile's timeline (see
+ * profile__keep_timeline), one sampled profile per thread of its samples in the
+ * order taken (py-spy's shape); without, one aggregated profile per top-level
+ * "thread (TID): NAME" frame, else one for the process. */
 int out_speedscope__write(fs_profile *p, const fs_profile_meta *meta, FILE *f);
 
 /* gzip-compressed perftools.profiles.Profile with samples/count and

@@ -25,7 +25,8 @@ def test_writes_svg_and_raw(python, profiled):
     stacks = parse_folded(r.raw())
     hot = sum(n for s, n in stacks.items() if s[-1].startswith("hot_loop (long_spin.py:"))
     assert hot >= 50, f"only {hot} samples in hot_loop: {r.raw()[:500]}"
-    cut = [s for s in stacks if not s[0].startswith(("<module>", "_find_and_load"))]
+    # start-up imports read "import site;<module> (<frozen site>...)" (test_views)
+    cut = [s for s in stacks if not s[0].startswith(("<module>", "import "))]
     assert not cut, f"stacks that do not start at a module: {cut}"
 
 

@@ -56,6 +56,32 @@ def test_asan_ubsan_clean(args, subprocesses, backend, tmp_path):
     assert sum(parse_folded((outdir / "x-pyspy.txt").read_text()).values()) > 0
 
 
+@pytest.mark.parametrize("settings", [{}, {"FIL_PERF_SPY_FUNCTION": "1"},
+                                      {"FIL_PERF_SPY_NOLINENO": "1", "FIL_PERF_SPY_THREADS": "1"}],
+                         ids=["by-line", "function", "nolineno-threads"])
+@pytest.mark.parametrize("backend", ["self", "bpf"])
+def test_asan_ubsan_clean_naming_imports_and_keeping_time_order(settings, backend, tmp_path):
+    from test_views import import_tower
+    python = pyenv_python(11) or "/usr/bin/python3.11"
+    if not ASAN_AGENT.exists():
+        pytest.skip("build/asan/libfilspy.so not built (make asan)")
+    if backend == "bpf" and BPF_SKIP:
+        pytest.skip(BPF_SKIP)
+    outdir = tmp_path / "out"
+    r = subprocess.run([python, PROGRAMS / "after_imports.py"], capture_output=True, text=True,
+                       timeout=120, env=asan_env(outdir, FIL_PERF_SPY_RATE=1000,
+                                                FIL_PERF_SPY_BACKEND=backend,
+                                                FIL_PERF_SPY_OUTPUT="svg,raw,speedscope,pprof",
+                                                PYTHONUSERBASE=import_tower(tmp_path, python),
+                                                **settings))
+    for marker in SANITIZER_ERRORS:
+        assert marker not in r.stderr, r.stderr[-4000:]
+    assert r.returncode == 0, r.stderr[-2000:]
+    raw = (outdir / "x-pyspy.txt").read_text()
+    assert "import tower.m10" in raw
+    assert (outdir / "x-pyspy.speedscope.json").stat().st_size > 0
+
+
 def test_valgrind_finds_nothing_in_the_agent(tmp_path):
     valgrind = require_tool("valgrind")
     python = pyenv_python(11)

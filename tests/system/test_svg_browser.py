@@ -128,3 +128,57 @@ def test_python_names_render_as_text(browser, profile):
         "return Array.prototype.map.call(document.querySelectorAll('g.frame text'),"
         " function (t) { return t.textContent; });")
     assert any(label.startswith("<module>") for label in labels)
+
+
+@pytest.fixture(scope="module")
+def screen():
+    """A 1400x900 browser: what a user sees of the SVG before scrolling."""
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+    binary, driver_path = chromium_paths()
+    options = Options()
+    options.binary_location = binary
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--window-size=1400,900", "--hide-scrollbars"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    # the window's frame takes some of its height: make the page's viewport the size
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": 1400, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+    yield driver
+    driver.quit()
+
+
+def png_size(png):
+    import struct
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", png[16:24])
+
+
+@pytest.mark.parametrize("raw_imports", [False, True], ids=["imports-collapsed", "imports-raw"])
+def test_program_frames_are_in_the_first_screenful_despite_a_pth_import(raw_imports, screen,
+                                                                       tmp_path):
+    from test_views import import_tower
+    python = pyenv_python(11)
+    if not python:
+        pytest.skip("pyenv CPython 3.11 is not installed")
+    out = tmp_path / "out"
+    r = subprocess.run([python, PROGRAMS / "after_imports.py"], capture_output=True, text=True,
+                       timeout=60, env=agent_env(out, PYTHONUSERBASE=import_tower(tmp_path, python),
+                                                 FIL_PERF_SPY_QUIET=1,
+                                                 FIL_PERF_SPY_RAW_IMPORTS=int(raw_imports)))
+    assert r.returncode == 0, r.stderr
+    screen.get((out / "x-pyspy.svg").as_uri())
+    width, height = png_size(screen.get_screenshot_as_png())
+    inner = screen.execute_script("return [window.innerWidth, window.innerHeight];")
+    assert (width, height) == tuple(inner) == (1400, 900), (width, height, inner)
+    work = frame_named(screen, "work (")
+    assert work is not None
+    box = screen.execute_script("var b = arguments[0].querySelector('rect')"
+                                ".getBoundingClientRect(); return [b.top, b.bottom];", work)
+    if raw_imports:
+        # the ~60-frame machinery tower pushes the program below the fold: what the
+        # collapse is for
+        assert box[0] > height, box
+    else:
+        assert 0 <= box[0] and box[1] <= height, (box, height)
