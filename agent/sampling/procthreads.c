@@ -79,6 +79,33 @@ bool procthreads__exists(int tid)
 	return access(path, F_OK) == 0;
 }
 
+enum lazy_file { FILE_SYSCALL, FILE_SCHEDSTAT };
+
+/* Reads /proc/self/task/TID/<file>, opened on first use and kept open, into buf
+ * as a string. Returns the length, or -1 when the thread is gone (it is then
+ * forgotten: its tid may come back as another thread). */
+static ssize_t read_file(int tid, enum lazy_file which, char *buf, size_t size)
+{
+	static const char *const names[] = { "syscall", "schedstat" };
+	struct tracked *t = track(tid);
+	if (!t)
+		return -1;
+	int *fd = which == FILE_SYSCALL ? &t->syscall_fd : &t->schedstat_fd;
+	if (*fd < 0) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/self/task/%d/%s", tid, names[which]);
+		if ((*fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			return -1;
+	}
+	ssize_t n = pread(*fd, buf, size - 1, 0);
+	if (n <= 0) {
+		untrack(t);
+		return -1;
+	}
+	buf[n] = 0;
+	return n;
+}
+
 /* /proc/TID/syscall answers "running" for a runnable thread in 0.7 us where stat
  * takes 4.5 (it formats fifty fields): a running thread is what the sampler asks
  * about most (threadwatch hands it the ones that use CPU). stat is the fallback. */
@@ -108,22 +135,9 @@ bool procthreads__running(int tid)
  * it is allowed without ptrace rights because the thread is in our own group. */
 int procthreads__syscall(int tid, long *nr, unsigned long *arg1)
 {
-	struct tracked *t = track(tid);
-	if (!t)
-		return -1;
-	if (t->syscall_fd < 0) {
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
-		if ((t->syscall_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-			return -1;
-	}
 	char buf[256];
-	ssize_t n = pread(t->syscall_fd, buf, sizeof(buf) - 1, 0);
-	if (n <= 0) {
-		untrack(t);
+	if (read_file(tid, FILE_SYSCALL, buf, sizeof(buf)) < 0)
 		return -1;
-	}
-	buf[n] = 0;
 	if (!strncmp(buf, "running", 7))
 		return 1;
 	char *end;
@@ -137,22 +151,9 @@ int procthreads__syscall(int tid, long *nr, unsigned long *arg1)
  * figure CLOCK_PROCESS_CPUTIME_ID adds up over the threads. */
 int procthreads__cpu_ns(int tid, uint64_t *ns)
 {
-	struct tracked *t = track(tid);
-	if (!t)
-		return -1;
-	if (t->schedstat_fd < 0) {
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", tid);
-		if ((t->schedstat_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-			return -1;
-	}
 	char buf[96];
-	ssize_t n = pread(t->schedstat_fd, buf, sizeof(buf) - 1, 0);
-	if (n <= 0) {
-		untrack(t);
+	if (read_file(tid, FILE_SCHEDSTAT, buf, sizeof(buf)) < 0)
 		return -1;
-	}
-	buf[n] = 0;
 	char *end;
 	*ns = strtoull(buf, &end, 10);
 	return end != buf ? 0 : -1;

@@ -12,12 +12,16 @@ before, after = float(sys.argv[1]), float(sys.argv[2])
 events = [threading.Event() for _ in range(N)]
 
 
-def late_spin(seconds):
+def spin(seconds):
     end = time.monotonic() + seconds
     x = 0
     while time.monotonic() < end:
         for i in range(1000):
             x += i
+
+
+def late_spin(seconds):
+    spin(seconds)
 
 
 def waiter(i):
@@ -27,11 +31,7 @@ def waiter(i):
 
 
 def main_spin(seconds):
-    end = time.monotonic() + seconds
-    x = 0
-    while time.monotonic() < end:
-        for i in range(1000):
-            x += i
+    spin(seconds)
 
 
 threads = [threading.Thread(target=waiter, args=(i,), name=f"waiter-{i}") for i in range(N)]
