@@ -50,6 +50,12 @@ typedef struct fs_agent {
 	 * the backend cannot tell (pyspy) */
 	uint64_t lost_dropped, lost_cut;
 	bool lost_known;
+	/* for `filspy top`'s header (the control socket's info): samples whose thread
+	 * held the GIL (gil_known: the backend can tell) or ran on a CPU, and the
+	 * Python threads the backend knows of */
+	uint64_t gil_samples, active_samples;
+	bool gil_known;
+	int python_threads;
 	int control_fd;               /* listening control socket, -1 when none */
 	bool stop_requested;          /* `stop` over the control socket */
 	bool detach_requested;        /* `finish`: write, then end the session now */

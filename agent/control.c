@@ -123,6 +123,10 @@ static void answer(fs_agent *a, int fd)
 		fprintf(f, "pid %d\nbackend %s\nrate %d\nsamples %llu\nlabel %s\ndir %s\n", a->pid,
 			a->backend ? a->backend->name : "", a->settings.rate_hz,
 			(unsigned long long)profile__samples(a->profile), a->label, a->output_dir);
+		/* top's header: -1 where the backend cannot tell */
+		fprintf(f, "threads %d\nactive_samples %llu\ngil_samples %lld\n", a->python_threads,
+			(unsigned long long)a->active_samples,
+			a->gil_known ? (long long)a->gil_samples : -1LL);
 	} else if (!strcmp(cmd, CONTROL_FLUSH)) {
 		outputs__write(a, true);
 		fputs("ok\n", f);

@@ -107,6 +107,54 @@ static void subtract(struct fn *now, size_t n, const struct fn *before, size_t m
 			}
 }
 
+/* The agent's counts for the header (its control socket's info): -1 when unknown. */
+struct counts {
+	long long samples, active, gil, threads;
+};
+
+static long long info_field(const char *text, const char *name)
+{
+	size_t len = strlen(name);
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (!strncmp(l, name, len) && l[len] == ' ')
+			return strtoll(l + len + 1, NULL, 10);
+	return -1;
+}
+
+static struct counts ask_counts(long pid)
+{
+	struct counts c = { -1, -1, -1, -1 };
+	char *text = live__ask(pid, CONTROL_INFO);
+	if (text) {
+		c.samples = info_field(text, "samples");
+		c.active = info_field(text, "active_samples");
+		c.gil = info_field(text, "gil_samples");
+		c.threads = info_field(text, "threads");
+	}
+	free(text);
+	return c;
+}
+
+/* py-spy's header line: the interval's share of samples whose thread held the
+ * GIL and whose thread ran on a CPU, and the Python threads. */
+static void print_header(const struct counts *now, const struct counts *before)
+{
+	long long n = now->samples - before->samples;
+	printf("GIL: ");
+	if (now->gil >= 0 && before->gil >= 0 && n > 0)
+		printf("%.2f%%", 100.0 * (double)(now->gil - before->gil) / (double)n);
+	else
+		printf("n/a");
+	printf(", Active: ");
+	if (now->active >= 0 && before->active >= 0 && n > 0)
+		printf("%.2f%%", 100.0 * (double)(now->active - before->active) / (double)n);
+	else
+		printf("n/a");
+	if (now->threads > 0)
+		printf(", Threads: %lld", now->threads);
+	printf("\n");
+}
+
 static volatile sig_atomic_t quit_requested;
 
 static void on_quit(int sig)
@@ -164,6 +212,7 @@ int top__main(int argc, char **argv)
 	}
 	/* the first table is the first interval's, not everything since the start */
 	char *first = live__ask(pid, CONTROL_SNAPSHOT);
+	struct counts counts_before = ask_counts(pid);
 	if (first)
 		n_before = tally(first, &before, &samples_before);
 	free(first);
@@ -189,6 +238,7 @@ int top__main(int argc, char **argv)
 		unsigned long long samples;
 		size_t n = tally(text, &now, &samples);
 		free(text);
+		struct counts counts_now = ask_counts(pid);
 		struct fn *shown = malloc((n ? n : 1) * sizeof(*shown));
 		if (shown && now)
 			memcpy(shown, now, n * sizeof(*now));
@@ -203,9 +253,11 @@ int top__main(int argc, char **argv)
 		if (tty)
 			fputs("\033[H\033[2J", stdout);
 		printf("filspy top: pid %ld, %llu samples in the last interval, %llu in all  "
-		       "(sorted by %s; o/t sort, q quits)\n\n", pid, interval, samples,
+		       "(sorted by %s; o/t sort, q quits)\n", pid, interval, samples,
 		       sort_total ? "total" : "own");
-		printf("  %%Own  %%Total  Function (file)\n");
+		print_header(&counts_now, &counts_before);
+		counts_before = counts_now;
+		printf("\n  %%Own  %%Total  Function (file)\n");
 		for (size_t i = 0; i < n && (int)i < rows && shown; i++) {
 			if (!shown[i].own && !shown[i].total)
 				continue;

@@ -107,7 +107,10 @@ static int bpf_start(fs_agent *a, const char **why)
 	a->backend_state = st;
 	a->lost_dropped = a->lost_cut = 0;
 	a->lost_known = true;
+	a->gil_samples = a->active_samples = 0;
+	a->gil_known = st->plan.gil_locked != 0;
 	bpf_threads__sync(st, &a->settings);
+	a->python_threads = st->n_mapped;
 	stacks__warn_limits("bpf", &a->settings, &st->rt, st->plan.gil_locked != 0, gilview__on(),
 			    st->plan.gil_size != 0);
 	return 0;
@@ -140,6 +143,7 @@ static void bpf_poll(fs_agent *a)
 	bpf_records__tick_clocks(st, start);
 	if (start >= st->next_sync && sync_due(st, start)) {
 		bpf_threads__sync(st, &a->settings);
+		a->python_threads = st->n_mapped;
 		/* reading the list costs a few reads per thread: with hundreds of threads
 		 * it is read less often, for about 1/SYNC_SHARE of the sampler's time,
 		 * but new threads are still seen within SYNC_MAX_NS */

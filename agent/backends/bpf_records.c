@@ -61,6 +61,10 @@ static void add_samples(fs_agent *a, struct bpf_state *st, int tid, enum fs_thre
 	}
 	bool to_main = (on_cpu || s->idle) &&
 		       (!s->gil || !st->plan.gil_locked || state == TS_HOLDING);
+	if (to_main) {
+		a->active_samples += on_cpu ? weight : 0;
+		a->gil_samples += state == TS_HOLDING ? weight : 0;
+	}
 	if (!to_main)
 		st->filtered += weight;
 	if (view)

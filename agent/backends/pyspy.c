@@ -181,6 +181,9 @@ static void build_args(fs_agent *a, struct pyspy_state *st, const char *path, ch
 static int pyspy_start(fs_agent *a, const char **why)
 {
 	a->lost_known = false; /* py-spy does not say what it dropped */
+	a->gil_known = false;
+	a->gil_samples = a->active_samples = 0;
+	a->python_threads = 0;
 	struct pyspy_state *st = calloc(1, sizeof(*st));
 	if (!st) {
 		*why = "out of memory";

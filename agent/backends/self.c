@@ -85,6 +85,9 @@ static int self_start(fs_agent *a, const char **why)
 	a->backend_state = st;
 	a->lost_dropped = a->lost_cut = 0;
 	a->lost_known = true;
+	a->gil_samples = a->active_samples = 0;
+	/* counted in top mode only: it costs a read a round */
+	a->gil_known = pyruntime__knows_gil(&st->rt) && a->settings.mode == FS_MODE_TOP;
 	return 0;
 }
 
@@ -153,6 +156,11 @@ static void self_sample(fs_agent *a)
 	bool view = gilview__on(), watching = !view, scan;
 	int settling;
 	int n = threads_of_round(a, st, watching, &scan, &settling);
+	/* top's header: who holds the GIL, read once a round, only for top */
+	uintptr_t holder = a->gil_known && n > 0 && s->mode == FS_MODE_TOP
+		? pyruntime__gil_holder(&st->rt, st->threads[0].interp) : 0;
+	if (scan)
+		a->python_threads = n; /* the thread states listed, as py-spy counts them */
 	/* the full classification costs a second /proc read per thread: only when asked */
 	bool classify = view || (s->gil && pyruntime__knows_gil(&st->rt));
 	/* names only when something shows or matches them (speedscope names its
@@ -184,6 +192,10 @@ static void self_sample(fs_agent *a)
 			continue;
 		bool truncated = false;
 		int depth = sample_thread(a, st, t, keep, view ? state : TS_COUNT, name, &truncated);
+		if (depth > 0 && keep) {
+			a->active_samples += running;
+			a->gil_samples += holder && holder == t->tstate;
+		}
 		if (depth > 0 && !used && keep && !view)
 			idlehold__keep(st->held, t->tid, &st->stacks);
 	}

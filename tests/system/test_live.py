@@ -118,3 +118,30 @@ def test_top_in_tmux_shows_function_rows_and_quits_on_q(running):
         assert not alive, "q quits filspy top"
     finally:
         subprocess.run([tmux, "kill-session", "-t", session], capture_output=True)
+
+
+@pytest.mark.parametrize("backend", ["self", "bpf"])
+def test_top_header_gives_gil_active_and_threads_like_py_spy(backend, tmp_path):
+    """py-spy top's header line: GIL: x%, Active: y%, Threads: N (filspy: the
+    interval's share of samples whose thread held the GIL and ran on a CPU)."""
+    from conftest import BPF_SKIP
+    if backend == "bpf" and BPF_SKIP:
+        pytest.skip(BPF_SKIP)
+    python = pyenv_python(11) or "/usr/bin/python3.11"
+    p = subprocess.Popen([python, PROGRAMS / "gil_threads.py", "6"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True,
+                         env=agent_env(tmp_path / "out", FIL_PERF_SPY_QUIET=1,
+                                       FIL_PERF_SPY_MODE="top", FIL_PERF_SPY_BACKEND=backend))
+    try:
+        time.sleep(1.0)
+        r = subprocess.run([FILSPY, "top", str(p.pid), "--iterations", "2", "--delay", "0.5"],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        heads = re.findall(r"^GIL: ([\d.]+)%, Active: ([\d.]+)%, Threads: (\d+)$", r.stdout, re.M)
+        assert len(heads) == 2, r.stdout
+        gil, active, threads = heads[-1]
+        assert 0 < float(gil) <= 100 and 0 < float(active) <= 100, r.stdout
+        assert int(threads) >= 2, r.stdout
+    finally:
+        p.kill()
+        p.wait()
