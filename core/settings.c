@@ -45,6 +45,8 @@ const fs_setting_info settings__table[] = {
 		"frames without line numbers"),
 	SETTING("FIL_PERF_SPY_RAW_IMPORTS", NULL, "raw-imports", NULL, BOOL, raw_imports,
 		"keep import machinery frames (not `import NAME`)"),
+	SETTING("FIL_PERF_SPY_FULL_FILENAMES", NULL, "full-filenames", NULL, BOOL, full_filenames,
+		"whole file paths (not from the package on)"),
 	SETTING("FIL_PERF_SPY_BLOCKLIST", NULL, "blocklist", "GLOBS", GLOBS, blocklist,
 		"thread names never sampled"),
 	SETTING("FIL_PERF_SPY_BACKEND", NULL, "backend", "NAME", BACKEND, backend,

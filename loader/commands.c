@@ -34,9 +34,8 @@ static const cli_option profile_options[] = {
 	{ "idle", 'i', NULL, CLI_SETTING, NULL, "FIL_PERF_SPY_IDLE", NULL },
 	{ "native", 'n', NULL, CLI_SETTING, NULL, "FIL_PERF_SPY_NATIVE", NULL },
 	{ "quiet", 'q', NULL, CLI_SETTING, NULL, "FIL_PERF_SPY_QUIET", NULL },
-	{ "full-filenames", 0, NULL, CLI_FLAG, NULL, NULL,
-	  "py-spy's; accepted and changes nothing: file names are shortened to the "
-	  "package part, as py-spy does without it" },
+	{ "full-filenames", 0, NULL, CLI_SETTING, NULL, "FIL_PERF_SPY_FULL_FILENAMES",
+	  "whole file paths in frame names, not from the package on" },
 	{ "nonblocking", 0, NULL, CLI_FLAG, NULL, NULL,
 	  "py-spy's; accepted and changes nothing: filspy never pauses the program" },
 	HELP,

@@ -95,6 +95,8 @@ static int bpf_start(fs_agent *a, const char **why)
 						    st->why, sizeof(st->why));
 	}
 	st->stacks.cache = st->session ? symcache__new(&st->rt) : NULL;
+	if (st->stacks.cache)
+		symcache__full_paths(st->stacks.cache, a->settings.full_filenames);
 	st->stacks.rt = &st->rt; /* no frame addresses in records: import names come from the module run */
 	if (!st->stacks.cache) {
 		/* the reason outlives this call: the chooser prints it after we return */

@@ -175,6 +175,8 @@ static void build_args(fs_agent *a, struct pyspy_state *st, const char *path, ch
 		argv[n++] = "--function";
 	if (s->nolineno)
 		argv[n++] = "--nolineno";
+	if (s->full_filenames)
+		argv[n++] = "--full-filenames";
 	argv[n] = NULL;
 }
 

@@ -55,6 +55,8 @@ static int self_start(fs_agent *a, const char **why)
 	}
 	st->rt = a->rt;
 	st->stacks.cache = symcache__new(&st->rt);
+	if (st->stacks.cache)
+		symcache__full_paths(st->stacks.cache, a->settings.full_filenames);
 	st->stacks.rt = &st->rt;
 	st->walk = pyframes__new_walk(&st->rt, STACKS_MAX_DEPTH);
 	st->watch = threadwatch__new();

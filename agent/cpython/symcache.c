@@ -27,6 +27,7 @@ struct symcache {
 	int *which;
 	const sym_entry **distinct;
 	struct seen_code { uintptr_t code; uint32_t round; int at; } *seen;
+	bool full_paths;
 	size_t seen_mask;
 	uint32_t round;
 };
@@ -64,6 +65,11 @@ static void clear_slots(symcache *c)
 		c->slots[i] = NULL;
 	}
 	c->used = 0;
+}
+
+void symcache__full_paths(symcache *c, bool full)
+{
+	c->full_paths = full;
 }
 
 void symcache__free(symcache *c)
@@ -163,7 +169,7 @@ static sym_entry *resolve(symcache *c, uintptr_t code, const unsigned char *h)
 		e->import_role = imports__is_find_and_load(name) ? SYM_IMPORT_FIND_AND_LOAD
 								 : SYM_IMPORT_MACHINERY;
 	e->name = strdup(name);
-	e->file = strdup(file);
+	e->file = strdup(c->full_paths ? path : file);
 	e->check_name = field_ptr(h, name_off);
 	e->check_file = field_ptr(h, o->code_filename);
 	e->check_table = field_ptr(h, o->code_linetable);

@@ -27,6 +27,7 @@ typedef struct fs_settings {
 	bool function;               /* frames by function: the function's first line */
 	bool nolineno;               /* frames without line numbers */
 	bool raw_imports;            /* keep CPython's import machinery frames as they are */
+	bool full_filenames;         /* whole file paths, not shortened to the package part */
 	bool subprocesses, quiet, debug;
 	char blocklist[FS_GLOBS_MAX];/* comma-separated globs, "" for none */
 	enum fs_backend_choice backend;

@@ -30,6 +30,10 @@ typedef struct symcache symcache;
 
 /* Returns a new cache for rt (which must outlive it), or NULL when out of memory. */
 symcache *symcache__new(const py_runtime *rt);
+
+/* With full, entries resolved from now on keep their code's whole file path
+ * (FIL_PERF_SPY_FULL_FILENAMES) instead of the part from the package on. */
+void symcache__full_paths(symcache *c, bool full);
 void symcache__free(symcache *c);
 
 /* Resolves the code object of each of the n frames (one batched copy of their

@@ -285,3 +285,14 @@ def test_descendants_print_only_warnings_and_errors(tmp_path):
     files = sorted(p.name for p in out.iterdir())
     assert len(files) == 3 and "x-pyspy.txt" in files, files
     assert all(re.fullmatch(r"x(-\d+)?-pyspy\.txt", f) for f in files), files
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_full_filenames_name_each_frame_with_its_whole_path(backend, tmp_path):
+    """FIL_PERF_SPY_FULL_FILENAMES (py-spy's --full-filenames): the program's frames
+    and the standard library's carry their whole paths, in every backend."""
+    short = files_of(tmp_path / "short", backend)["raw"]
+    full = files_of(tmp_path / "full", backend, FIL_PERF_SPY_FULL_FILENAMES=1)["raw"]
+    program = str(PROGRAMS / "lines.py")
+    assert any(f"spread ({program}:" in f for s in full for f in s), sorted(full)[:3]
+    assert not any(program in f for s in short for f in s), sorted(short)[:3]
