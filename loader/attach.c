@@ -79,24 +79,52 @@ static void child_text(const char *text, long pid, char *out, size_t size)
 	}
 }
 
-/* --subprocesses: loads the agent into every Python process below root that runs
- * now (those forked later follow by themselves); returns how many took it */
-static int attach_children(long root, const char *lib, const char *text, long *kids, int max)
+/* --subprocesses: the Python processes below the target given the agent, and
+ * those that would not take it yet (a child that has just started runs no Python
+ * for a moment: it is tried again a few times before the warning) */
+#define CHILD_TRIES 6
+struct children {
+	long root;
+	const char *lib, *text;
+	long kids[64];
+	int n;
+	struct { long pid; int tries; } failed[64];
+	int n_failed;
+};
+
+static int *tries_of(struct children *c, long pid)
 {
+	for (int i = 0; i < c->n_failed; i++)
+		if (c->failed[i].pid == pid)
+			return &c->failed[i].tries;
+	if (c->n_failed == 64)
+		return NULL;
+	c->failed[c->n_failed] = (typeof(c->failed[0])){ pid, 0 };
+	return &c->failed[c->n_failed++].tries;
+}
+
+/* Loads the agent into every Python process below the root that runs now and has
+ * none; called again while the session lasts, so that children started later are
+ * reached too (forked ones of a profiled parent follow by themselves). */
+static void attach_children(void *ctx)
+{
+	struct children *c = ctx;
 	long tree[256];
-	int n = cli__descendants(root, tree, 256), k = 0;
+	int n = cli__descendants(c->root, tree, 256);
 	static char own[6100];
-	for (int i = 1; i < n && k < max; i++) {
+	for (int i = 1; i < n && c->n < 64; i++) {
 		char program[256], why[300] = "";
 		if (!cli__is_python(tree[i], program, sizeof(program)) || live__answers(tree[i]))
 			continue; /* not Python, or sampled already (a fork of a profiled parent) */
-		child_text(text, tree[i], own, sizeof(own));
-		if (inject__agent((pid_t)tree[i], lib, own, why, sizeof(why)) == 0)
-			kids[k++] = tree[i];
-		else
+		int *tries = tries_of(c, tree[i]);
+		if (!tries || *tries >= CHILD_TRIES)
+			continue;
+		child_text(c->text, tree[i], own, sizeof(own));
+		if (inject__agent((pid_t)tree[i], c->lib, own, why, sizeof(why)) == 0)
+			c->kids[c->n++] = tree[i];
+		else if (++*tries == CHILD_TRIES)
 			fs_warn("child pid %ld is not profiled: %s", tree[i], why);
 	}
-	return k;
 }
 
 /* Asks the agent in pid to write its files and end its session, waits until it
@@ -140,19 +168,21 @@ static int run_injected(const fs_settings *s, long pid, const char *lib, const c
 {
 	struct timespec since;
 	clock_gettime(CLOCK_REALTIME, &since);
-	long kids[64];
-	int n = s->subprocesses ? attach_children(pid, lib, text, kids, 64) : 0;
+	static struct children kids;
+	kids = (struct children){ .root = pid, .lib = lib, .text = text };
+	if (s->subprocesses)
+		attach_children(&kids);
 	if (!s->quiet)
 		fs_info("the agent samples pid %ld%s%s; Ctrl-C ends it", pid,
-			n ? " and its Python children" : "",
+			s->subprocesses ? " and its Python children (those started later too)" : "",
 			s->duration_s > 0 ? " for the duration asked" : "");
-	session__wait(s, pid);
+	session__wait_calling(s, pid, s->subprocesses ? attach_children : NULL, &kids);
 	int status = finish_one(s, pid, &since);
 	fs_settings child = *s;
 	child.file[0] = 0; /* the children's files have their own names */
-	for (int i = 0; i < n; i++)
-		if (kill((pid_t)kids[i], 0) == 0)
-			finish_one(&child, kids[i], &since);
+	for (int i = 0; i < kids.n; i++)
+		if (kill((pid_t)kids.kids[i], 0) == 0)
+			finish_one(&child, kids.kids[i], &since);
 	if (!status && !s->quiet)
 		fs_info("the agent's session ended; the process goes on");
 	return status;

@@ -37,11 +37,11 @@ int session__stopped(void)
 	return stop_signal;
 }
 
-void session__wait(const fs_settings *s, long pid)
+void session__wait_calling(const fs_settings *s, long pid, void (*every)(void *ctx), void *ctx)
 {
 	struct timespec t0, now;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
+	for (int naps = 1;; naps++) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		double elapsed = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
 		if (stop_signal || (s->duration_s > 0 && elapsed >= s->duration_s) ||
@@ -49,7 +49,14 @@ void session__wait(const fs_settings *s, long pid)
 			return;
 		struct timespec nap = { 0, 50000000 };
 		nanosleep(&nap, NULL);
+		if (every && naps % 10 == 0)
+			every(ctx);
 	}
+}
+
+void session__wait(const fs_settings *s, long pid)
+{
+	session__wait_calling(s, pid, NULL, NULL);
 }
 
 static void program_of(long pid, char *out, size_t size)

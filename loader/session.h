@@ -19,6 +19,9 @@ int session__stopped(void);
 /* Waits until the duration asked, Ctrl-C/SIGTERM or the end of process pid. */
 void session__wait(const fs_settings *s, long pid);
 
+/* The same, calling every(ctx) about twice a second meanwhile. */
+void session__wait_calling(const fs_settings *s, long pid, void (*every)(void *ctx), void *ctx);
+
 /* Writes p in each format of s that has a writer (the first one to s->file when
  * set), naming each file written. Returns 0, or 1 if one could not be written. */
 int session__write(const fs_settings *s, long pid, fs_profile *p, double seconds,

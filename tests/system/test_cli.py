@@ -748,6 +748,38 @@ def test_attach_subprocesses_reaches_the_children_already_running(tmp_path):
         target.wait()
 
 
+LATE_TREE = (
+    "import subprocess, sys, time\n"
+    "code = 'import time\\ndef late_child_spin():\\n    end = time.time() + 3\\n    while time.time() < end: pass\\nlate_child_spin()'\n"
+    "def parent_spin(seconds):\n"
+    "    end = time.time() + seconds\n"
+    "    while time.time() < end: pass\n"
+    "parent_spin(1.5)\n"
+    "kid = subprocess.Popen([sys.executable, '-c', code])\n"
+    "kid.wait(); print('ok')\n")
+
+
+def test_attach_subprocesses_reaches_children_started_later(tmp_path):
+    target = subprocess.Popen([python311(), "-c", LATE_TREE], stdout=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.5)
+        out = tmp_path / "o"
+        r = filspy("attach", "--subprocesses", "-d", "2.5", "-f", "raw", "--output-dir", out,
+                   target.pid, timeout=60)
+        assert r.returncode == 0, r.stderr
+        files = sorted(p.name for p in out.iterdir())
+        assert len(files) == 2, (files, r.stderr)  # the parent and the child it started later
+        child = [f for f in files if str(target.pid) not in f]
+        assert len(child) == 1, files
+        stacks = parse_folded((out / child[0]).read_text())
+        assert any(s[-1].startswith("late_child_spin") for s in stacks), stacks
+        stdout, _ = target.communicate(timeout=30)
+        assert (target.returncode, stdout) == (0, "ok\n")
+    finally:
+        target.kill()
+        target.wait()
+
+
 @needs_pyspy
 @pytest.mark.parametrize("fmt,name", [("flamegraph", "prof.svg"), ("raw", "prof.txt"),
                                       ("speedscope", "prof.json"), (None, "prof.svg")])
