@@ -4,7 +4,6 @@
 #include <stdbool.h>
 
 #include "backends/bpf_internal.h"
-#include "sampling/procthreads.h"
 #include "filspy/log.h"
 #include "filspy/rng.h"
 #include "sampling/gilview.h"
@@ -156,10 +155,11 @@ void bpf_records__end_stops(fs_agent *a, struct bpf_state *st, uint64_t now)
 	if (!st->off_cpu)
 		return;
 	int cursor = 0;
-	/* a thread that ended while off its CPU has no stop to count: it ended at an
-	 * unknown time, since its last record (the list is read seldom: bpf.c) */
+	/* a thread that ended while off its CPU often has no record of its end (its
+	 * last switch-out finds no thread state): its stop counts until now, at most
+	 * the time from its exit to ours too long */
 	for (offcpu_stop *e; (e = offcpu__each(st->off_cpu, &cursor));)
-		if (e->pending && procthreads__exists(e->tid))
+		if (e->pending)
 			account_stop(a, st, e, now);
 }
 

@@ -145,6 +145,30 @@ static bool entry_matches(const sym_entry *e, const py_offsets *o, const unsigne
 	       e->firstlineno == field_int(h, o->code_firstlineno);
 }
 
+/* A code object that was being freed while it was read leaves its name and file
+ * pointing at memory used for something else: such text (empty, control bytes,
+ * not UTF-8) is no name, and the frame is left out rather than shown as garbage
+ * (or breaking a folded line). */
+static bool plausible_text(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	if (!*p)
+		return false;
+	while (*p) {
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+		int more = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 : (*p & 0xf0) == 0xe0 ? 2
+			 : (*p & 0xf8) == 0xf0 ? 3 : -1;
+		if (more < 0 || (more && *p < 0xc2))
+			return false;
+		p++;
+		for (; more > 0; more--, p++)
+			if ((*p & 0xc0) != 0x80)
+				return false;
+	}
+	return true;
+}
+
 static sym_entry *resolve(symcache *c, uintptr_t code, const unsigned char *h)
 {
 	const py_offsets *o = c->rt->off;
@@ -152,7 +176,8 @@ static sym_entry *resolve(symcache *c, uintptr_t code, const unsigned char *h)
 	int name_off = o->code_qualname != PY_NO_OFFSET ? o->code_qualname : o->code_name;
 
 	if (pystring__read(c->rt, field_ptr(h, name_off), name, sizeof(name)) < 0 ||
-	    pystring__read(c->rt, field_ptr(h, o->code_filename), path, sizeof(path)) < 0)
+	    pystring__read(c->rt, field_ptr(h, o->code_filename), path, sizeof(path)) < 0 ||
+	    !plausible_text(name) || !plausible_text(path))
 		return NULL;
 	sym_entry *e = calloc(1, sizeof(*e));
 	if (!e)
