@@ -33,17 +33,24 @@ def profile(tmp_path_factory):
     return out
 
 
-@pytest.fixture(scope="module")
-def browser():
+def start_chromium(tmp_dir, *args):
+    """Headless chromium with args; its temporary files (a profile, sockets) go into
+    tmp_dir, not /tmp, where it leaves org.chromium.* directories behind."""
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
     binary, driver_path = chromium_paths()
     options = Options()
     options.binary_location = binary
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1300,900"):
+                f"--user-data-dir={tmp_dir / 'profile'}", *args):
         options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    env = {**os.environ, "TMPDIR": str(tmp_dir)}
+    return webdriver.Chrome(service=Service(driver_path, env=env), options=options)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    driver = start_chromium(tmp_path_factory.mktemp("chromium"), "--window-size=1300,900")
     yield driver
     driver.quit()
 
@@ -131,17 +138,10 @@ def test_python_names_render_as_text(browser, profile):
 
 
 @pytest.fixture(scope="module")
-def screen():
+def screen(tmp_path_factory):
     """A 1400x900 browser: what a user sees of the SVG before scrolling."""
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-    binary, driver_path = chromium_paths()
-    options = Options()
-    options.binary_location = binary
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1400,900", "--hide-scrollbars"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver = start_chromium(tmp_path_factory.mktemp("chromium"), "--window-size=1400,900",
+                            "--hide-scrollbars")
     # the window's frame takes some of its height: make the page's viewport the size
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                            {"width": 1400, "height": 900, "deviceScaleFactor": 1, "mobile": False})
