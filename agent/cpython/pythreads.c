@@ -68,14 +68,6 @@ static uintptr_t top_frame_of(const py_runtime *rt, const unsigned char *ts, uin
 	return frame;
 }
 
-uintptr_t pythreads__top_frame(const py_runtime *rt, uintptr_t tstate, uintptr_t *must_reach)
-{
-	unsigned char ts[TSTATE_BUF];
-	size_t len = (size_t)rt->off->tstate_size < sizeof(ts) ? (size_t)rt->off->tstate_size : sizeof(ts);
-	*must_reach = 0;
-	return memread__read(ts, tstate, len) < 0 ? 0 : top_frame_of(rt, ts, must_reach);
-}
-
 uintptr_t pythreads__list_mark(const py_runtime *rt)
 {
 	const py_offsets *o = rt->off;

@@ -80,8 +80,3 @@ void idlehold__clear(idlehold *h, fs_agent *a)
 	idlehold__flush(h, a);
 	forget(h);
 }
-
-int idlehold__count(const idlehold *h)
-{
-	return h->n;
-}

@@ -28,7 +28,4 @@ void idlehold__flush(idlehold *h, fs_agent *a);
 /* Flushes, then lets go of every held sample (a round that walks every thread). */
 void idlehold__clear(idlehold *h, fs_agent *a);
 
-/* How many samples are held. */
-int idlehold__count(const idlehold *h);
-
 #endif

@@ -32,10 +32,6 @@ int pythreads__list(const py_runtime *rt, py_thread *out, int max);
  * interpreter where pythreads__list costs one or two per thread. */
 uintptr_t pythreads__list_mark(const py_runtime *rt);
 
-/* Re-reads the innermost frame of one thread state (0 when unreadable or none) and
- * the frame its chain must pass through (see py_thread.must_reach). */
-uintptr_t pythreads__top_frame(const py_runtime *rt, uintptr_t tstate, uintptr_t *must_reach);
-
 /* Walks the frames from frame (innermost) outwards into out, innermost first,
  * skipping the C-stack shim frames. Returns the count; sets *truncated when max
  * frames were read and more remained. Returns -EAGAIN when the chain changed while
