@@ -3,7 +3,9 @@
 start-up of `python -c pass` in a fresh venv holding the wheel (its
 filspy-activate.pth runs at every start) against a fresh venv without it, same
 interpreter, FIL_PERF_* unset; interleaved rounds whose order alternates, so the
-machine's drift falls on both. Prints each side's median, the difference of the
+machine's drift falls on both. A third venv holds only an empty .pth file: what
+CPython's site costs for reading any .pth at all (3.13 imports a codec for it),
+which every package with a .pth (setuptools, coverage, ...) adds alike. Prints each side's median, the difference of the
 medians and the median of the per-round differences, then site.main()'s own time
 in each (in-process, free of the process start's noise). Target: at most +0.2 ms.
 
@@ -33,9 +35,14 @@ def find_wheel():
     return wheels[-1]
 
 
-def make_venv(python, path, wheel=None):
+def make_venv(python, path, wheel=None, empty_pth=False):
     subprocess.run([python, "-m", "venv", "--without-pip", path], check=True)
     venv_python = os.path.join(path, "bin", "python")
+    if empty_pth:
+        site = subprocess.run([venv_python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        with open(os.path.join(site, "empty.pth"), "w") as f:
+            f.write("# nothing\n")
     if wheel:
         # the interpreter's own pip when it has --python (pyenv 3.8+), else Debian's
         for pip in ([python, "-m", "pip"], ["/usr/bin/python3", "-m", "pip"]):
@@ -83,7 +90,8 @@ def main():
     try:
         bare = make_venv(args.python, os.path.join(tmp, "bare"))
         with_wheel = make_venv(args.python, os.path.join(tmp, "wheel"), wheel)
-        for python in (bare, with_wheel):  # warm the page cache and the .pyc files
+        any_pth = make_venv(args.python, os.path.join(tmp, "pth"), empty_pth=True)
+        for python in (bare, with_wheel, any_pth):  # warm the page cache and the .pyc files
             for _ in range(5):
                 start_ms(python, env)
         times = {bare: [], with_wheel: []}
@@ -94,9 +102,9 @@ def main():
             for python, ms in got.items():
                 times[python].append(ms)
             diffs.append(got[with_wheel] - got[bare])
-        site = {bare: [], with_wheel: []}
+        site = {bare: [], with_wheel: [], any_pth: []}
         for i in range(max(args.rounds // 3, 20)):
-            for python in ((bare, with_wheel) if i % 2 == 0 else (with_wheel, bare)):
+            for python in ((bare, with_wheel, any_pth) if i % 2 == 0 else (any_pth, with_wheel, bare)):
                 site[python].append(site_us(python, env))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -115,6 +123,9 @@ def main():
     s_without, s_with = statistics.median(site[bare]), statistics.median(site[with_wheel])
     print(f"  site.main() alone        {s_without:.0f} us without, {s_with:.0f} us with: "
           f"{s_with - s_without:+.0f} us ({len(site[bare])} interleaved runs)")
+    s_pth = statistics.median(site[any_pth])
+    print(f"    of which any .pth      {s_pth - s_without:+.0f} us (an empty .pth file: CPython's own "
+          f"cost), filspy's line {s_with - s_pth:+.0f} us")
     print(f"  target <= +{TARGET_MS} ms: {'met' if diff <= TARGET_MS else 'MISSED'} "
           f"(per-round median)")
 
