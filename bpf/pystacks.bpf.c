@@ -41,6 +41,9 @@ struct {
 struct scratch {
 	struct fsbpf_sample head;
 	struct fsbpf_frame frames[FSBPF_MAX_FRAMES];
+	/* with FIL_PERF_SPY_NATIVE the native part follows the last frame written,
+	 * so a record is one contiguous copy: this is its room after a full stack */
+	__u8 native_room[sizeof(struct fsbpf_native) + FSBPF_STACK_MAX];
 	__u8 frame[FSBPF_FRAME_READ];
 };
 
@@ -113,10 +116,16 @@ static long walk_one(__u32 i, void *data)
 	int shim = plan.frame_owner >= 0 &&
 		   sc->frame[plan.frame_owner & (FSBPF_FRAME_READ - 1)] == (__u8)plan.frame_owner_cstack;
 
+	/* the shim sits behind the frames its C call runs: the last one kept is the
+	 * first that call ran */
+	if (shim && w->n)
+		sc->frames[(w->n - 1) & (FSBPF_MAX_FRAMES - 1)].code |= FSBPF_CODE_ENTRY;
 	if (code && !shim) {
 		struct fsbpf_frame *f = &sc->frames[w->n & (FSBPF_MAX_FRAMES - 1)];
 		__u64 name = 0;
 		f->code = code;
+		if (plan.frame_is_entry >= 0 && sc->frame[plan.frame_is_entry & (FSBPF_FRAME_READ - 1)])
+			f->code |= FSBPF_CODE_ENTRY;
 		if (plan.instr_is_pointer)
 			/* code units are 2 bytes; BPF has no signed division */
 			f->instr = (__u32)((__s64)(frame_u64(sc, plan.frame_instr) -
@@ -155,6 +164,44 @@ static __always_inline void top_frame(__u64 tstate, struct walk *w)
 		bpf_probe_read_user(&w->must_reach, sizeof(w->must_reach),
 				    (const void *)(caller + plan.cframe_current_frame));
 	w->frame = frame;
+}
+
+struct stack_copy {
+	__u8 *to;
+	__u64 from;
+	__u32 done, want;
+};
+
+static long copy_chunk(__u32 i, void *data)
+{
+	struct stack_copy *c = data;
+	__u32 done = c->done;
+	if (done >= c->want || done > FSBPF_STACK_MAX - FSBPF_STACK_CHUNK)
+		return 1;
+	if (bpf_probe_read_user(c->to + done, FSBPF_STACK_CHUNK, (const void *)(c->from + done)))
+		return 1;  /* past the end of the stack: what was read stays */
+	c->done = done + FSBPF_STACK_CHUNK;
+	return 0;
+}
+
+/* FIL_PERF_SPY_NATIVE: the thread's user registers and the top of its user stack
+ * at p (room for struct fsbpf_native and plan.native_stack bytes). The registers
+ * the kernel saved on entry are the user's whether the tick came in user or in
+ * kernel mode. Returns the bytes written, 0 when there is no user context. */
+static __always_inline __u32 copy_native(__u8 *p)
+{
+	struct fsbpf_native *nat = (struct fsbpf_native *)p;
+	const void *regs = (const void *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	if (!regs || bpf_probe_read_kernel(nat->regs, sizeof(nat->regs), regs))
+		return 0;
+	if ((nat->regs[FSBPF_PT_CS] & 3) != 3)
+		return 0;  /* not a user context */
+	struct stack_copy c = { .to = p + sizeof(*nat), .from = nat->regs[FSBPF_PT_SP],
+				.want = plan.native_stack };
+	bpf_loop(FSBPF_STACK_MAX / FSBPF_STACK_CHUNK, copy_chunk, &c, 0);
+	nat->stack_len = c.done;
+	nat->pad = 0;
+	return sizeof(*nat) + (c.done & (2 * FSBPF_STACK_MAX - 1));
 }
 
 /* Walks the Python frames of our thread tid (the current task) and writes a record
@@ -198,8 +245,17 @@ static __always_inline int emit_stack(__u32 tid, __u64 tstate, __u16 flags, __u6
 	if (n > FSBPF_MAX_FRAMES)
 		n = FSBPF_MAX_FRAMES;
 	sc->head.depth = (__u16)n;
-	if (bpf_ringbuf_output(&samples, &sc->head,
-			       sizeof(sc->head) + (__u64)n * sizeof(struct fsbpf_frame), 0)) {
+	__u64 size = sizeof(sc->head) + (__u64)n * sizeof(struct fsbpf_frame);
+	if (plan.native_stack) {
+		__u32 extra = copy_native((__u8 *)sc->frames + n * sizeof(struct fsbpf_frame));
+		if (extra) {
+			sc->head.flags |= FSBPF_NATIVE;
+			size += extra;
+		}
+	}
+	if (size > sizeof(*sc) - FSBPF_FRAME_READ)
+		return -1;
+	if (bpf_ringbuf_output(&samples, &sc->head, size, 0)) {
 		count(FSBPF_STAT_LOST);
 		return -1;
 	}

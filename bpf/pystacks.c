@@ -119,9 +119,16 @@ static int on_record(void *ctx, void *data, size_t size)
 {
 	fsbpf_session *s = ctx;
 	const struct fsbpf_sample *head = data;
-	if (size < sizeof(*head) ||
-	    size < sizeof(*head) + (size_t)head->depth * sizeof(struct fsbpf_frame))
+	if (size < sizeof(*head))
 		return 0;
+	size_t frames = sizeof(*head) + (size_t)head->depth * sizeof(struct fsbpf_frame);
+	if (size < frames)
+		return 0;
+	if (head->flags & FSBPF_NATIVE) {
+		const struct fsbpf_native *nat = (const void *)((const char *)data + frames);
+		if (size < frames + sizeof(*nat) || size < frames + sizeof(*nat) + nat->stack_len)
+			return 0;
+	}
 	s->fn(s->fn_ctx, head, (const struct fsbpf_frame *)(head + 1));
 	return 0;
 }
@@ -151,6 +158,11 @@ static fsbpf_session *session_open(const struct fsbpf_plan *plan, int rate_hz, i
 	}
 	s->skel->rodata->plan = *plan;
 	bpf_map__set_max_entries(s->skel->maps.scratch, (unsigned)s->ncpus);
+	/* a native record carries its stack copy (16 KiB by default): 20 ms of them
+	 * at 1 kHz on a few busy CPUs need more than 2 MiB. Pages the reader never
+	 * touches cost no memory. */
+	if (plan->native_stack)
+		bpf_map__set_max_entries(s->skel->maps.samples, 16u << 20);
 	/* unloaded, the verifier never sees it: on-CPU profiles cost no tracepoint */
 	bpf_program__set_autoload(s->skel->progs.switch_python, off_cpu != 0);
 	err = pystacks__load(s->skel);

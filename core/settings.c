@@ -33,6 +33,8 @@ const fs_setting_info settings__table[] = {
 		"attach to this process instead of running a command"),
 	SETTING("FIL_PERF_SPY_NATIVE", NULL, "native", NULL, BOOL, native,
 		"include native (C) frames"),
+	SETTING("FIL_PERF_SPY_NATIVE_STACK", NULL, "native-stack", "KIB", KIB, native_stack_kib,
+		"KiB of stack copied per native sample, 4..64 (16)"),
 	SETTING("FIL_PERF_SPY_GIL", NULL, "gil", NULL, BOOL, gil,
 		"keep only samples of threads holding the GIL"),
 	SETTING("FIL_PERF_SPY_IDLE", NULL, "idle", NULL, BOOL, idle,
@@ -211,6 +213,13 @@ static void apply(fs_settings *s, const fs_setting_info *f, const char *name, co
 		else
 			*(int *)dst = (int)n;
 		break;
+	case FS_SETTING_KIB:
+		if (parse_long(v, 4, 64, &n) < 0)
+			say(s, "%s='%s' is not a size from 4 to 64 KiB; using %d KiB",
+			    name, raw, *(int *)dst);
+		else
+			*(int *)dst = (int)n;
+		break;
 	case FS_SETTING_FORMATS:
 		if (parse_formats(v, dst, bad, sizeof(bad)) < 0) {
 			char known[128];
@@ -294,6 +303,7 @@ void settings__parse(fs_settings *s, char *const *envp)
 {
 	memset(s, 0, sizeof(*s));
 	s->rate_hz = 100;
+	s->native_stack_kib = 16;
 	s->formats = FS_FORMAT_SVG;
 	strcpy(s->process, "*");
 	strcpy(s->output_dir, "outputs/perf");

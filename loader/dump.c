@@ -1,6 +1,9 @@
-/* `filspy dump [--pid] PID [--locals] [--json] [--subprocesses]`: each thread's
- * stack from the agent in the process over its control socket, else from py-spy
- * (with ptrace); with --subprocesses, every Python process of the tree once. */
+/* `filspy dump [--pid] PID [--locals] [--json] [--native] [--subprocesses]`: each
+ * thread's stack from the agent in the process over its control socket, else from
+ * py-spy (with ptrace); with --subprocesses, every Python process of the tree once.
+ * --native asks py-spy dump --native: a thread's registers and stack cannot be
+ * read from inside the process without stopping it, which the agent never does;
+ * py-spy stops the process for the moment of the dump. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -41,9 +44,10 @@ static bool agent_answers(long pid)
  * its threads are written as members of the caller's array (*first: none yet).
  * quiet_if_not_python: a tree's other programs are passed over without a word.
  * Returns 0, 1 when it could not be dumped. */
-static int dump_one(long pid, bool json, bool locals, bool *first, bool quiet_if_not_python)
+static int dump_one(long pid, bool json, bool locals, bool native, bool *first,
+		    bool quiet_if_not_python)
 {
-	char *answer = live__ask(pid, locals ? CONTROL_DUMP_LOCALS : CONTROL_DUMP);
+	char *answer = native ? NULL : live__ask(pid, locals ? CONTROL_DUMP_LOCALS : CONTROL_DUMP);
 	if (answer) {
 		int status = 0;
 		if (!json) {
@@ -70,7 +74,7 @@ static int dump_one(long pid, bool json, bool locals, bool *first, bool quiet_if
 		return status;
 	}
 	char program[256];
-	if (!cli__is_python(pid, program, sizeof(program))) {
+	if (!native && !cli__is_python(pid, program, sizeof(program))) {
 		if (quiet_if_not_python)
 			return 0;
 		fs_error("pid %ld is not a Python process (it runs %s, with no libpython in it); "
@@ -81,14 +85,22 @@ static int dump_one(long pid, bool json, bool locals, bool *first, bool quiet_if
 	char path[4096], pidtext[24], looked[1024];
 	if (pyspy_path__find(getenv("FIL_PERF_SPY_PYSPY"), path, sizeof(path), looked,
 			     sizeof(looked)) < 0) {
-		fs_error("process %ld runs no filspy agent and py-spy is not found to read it "
-			 "with ptrace (looked %s): pip install py-spy", pid, looked);
+		fs_error("process %ld %s and py-spy is not found to read it with ptrace "
+			 "(looked %s): pip install py-spy", pid,
+			 native ? "has its native frames dumped by py-spy" : "runs no filspy agent",
+			 looked);
 		return 1;
 	}
 	snprintf(pidtext, sizeof(pidtext), "%ld", pid);
-	fs_info("process %ld runs no filspy agent; asking py-spy (needs ptrace)", pid);
+	if (native)
+		fs_info("dump --native: asking py-spy, which stops process %ld for the moment of "
+			"the dump (needs ptrace)", pid);
+	else
+		fs_info("process %ld runs no filspy agent; asking py-spy (needs ptrace)", pid);
 	char *args[8] = { path, "dump", "--pid", pidtext };
 	int n = 4;
+	if (native)
+		args[n++] = "--native";
 	if (json)
 		args[n++] = "--json";
 	if (locals)
@@ -122,6 +134,7 @@ int dump__main(int argc, char **argv)
 	bool json = has_flag(argc, argv, "--json", "-j");
 	bool locals = has_flag(argc, argv, "--locals", "-l");
 	bool tree = has_flag(argc, argv, "--subprocesses", "-s");
+	bool native = has_flag(argc, argv, "--native", "-n");
 	long pids[TREE_MAX];
 	int n = tree ? cli__descendants(pid, pids, TREE_MAX) : 1;
 	pids[0] = pid;
@@ -136,7 +149,7 @@ int dump__main(int argc, char **argv)
 			continue; /* the tree's shells and other programs */
 		if (!json && dumped)
 			putchar('\n');
-		failed += dump_one(pids[i], json, locals, &first, tree);
+		failed += dump_one(pids[i], json, locals, native, &first, tree);
 		dumped++;
 		fflush(stdout);
 	}

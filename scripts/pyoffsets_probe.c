@@ -142,6 +142,7 @@ int main(void)
 	F(frame_instr, offsetof(PyFrameObject, f_lasti));
 	NONE(frame_owner);
 	NONE(frame_owner_cstack);
+	NONE(frame_is_entry);
 #if PY_VERSION_HEX >= 0x030A0000
 	F(frame_executing, offsetof(PyFrameObject, f_state));
 	F(frame_executing_value, FRAME_EXECUTING);
@@ -165,8 +166,10 @@ int main(void)
 	F(frame_owner, offsetof(_PyInterpreterFrame, owner));
 #if PY_VERSION_HEX >= 0x030C0000
 	F(frame_owner_cstack, FRAME_OWNED_BY_CSTACK);
+	NONE(frame_is_entry);
 #else
 	NONE(frame_owner_cstack);
+	F(frame_is_entry, offsetof(_PyInterpreterFrame, is_entry));
 #endif
 	NONE(frame_executing);
 	NONE(frame_executing_value);

@@ -19,30 +19,13 @@
 #include "filspy/symcache.h"
 #include "sampling/gilview.h"
 #include "sampling/threadnames.h"
+#include "sibling.h"
 
 #define LIBRARY "libfilspy-bpf.so"
 #define SYNC_SHARE 20
 #define SYNC_MAX_NS 200000000ULL
 #define SETTLE_NS 500000000ULL   /* syncs go on this long after the list changed */
 #define RESYNC_NS 2000000000ULL  /* and happen at least this often */
-
-/* The library sits next to the preload (build/ or $PREFIX/lib). */
-static void *open_library(char *why, size_t size)
-{
-	Dl_info self;
-	char path[4096];
-	if (!dladdr((void *)&open_library, &self) || !self.dli_fname) {
-		snprintf(why, size, "cannot tell where libfilspy.so is");
-		return NULL;
-	}
-	const char *slash = strrchr(self.dli_fname, '/');
-	int dir = slash ? (int)(slash - self.dli_fname) : 1;
-	snprintf(path, sizeof(path), "%.*s/%s", dir, slash ? self.dli_fname : ".", LIBRARY);
-	void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (!lib)
-		snprintf(why, size, "%s cannot be loaded: %s", LIBRARY, dlerror());
-	return lib;
-}
 
 static void release(struct bpf_state *st)
 {
@@ -52,7 +35,20 @@ static void release(struct bpf_state *st)
 		dlclose(st->library);
 	offcpu__free(st->off_cpu);
 	symcache__free(st->stacks.cache);
+	nativestack__close(st->native);
 	free(st);
+}
+
+/* FIL_PERF_SPY_NATIVE: the unwinder, and the stack copy the program then makes */
+static void native_start(fs_agent *a, struct bpf_state *st)
+{
+	char why[320];
+	st->native = nativestack__open(why, sizeof(why));
+	if (!st->native) {
+		fs_warn("FIL_PERF_SPY_NATIVE: %s; the bpf backend leaves native frames out", why);
+		return;
+	}
+	st->plan.native_stack = (uint32_t)a->settings.native_stack_kib << 10;
 }
 
 static int bpf_start(fs_agent *a, const char **why)
@@ -85,10 +81,12 @@ static int bpf_start(fs_agent *a, const char **why)
 		*why = "out of memory";
 		return -ENOMEM;
 	}
-	st->library = open_library(st->why, sizeof(st->why));
-	if (st->library) {
-		st->api = dlsym(st->library, FSBPF_INTERFACE_SYMBOL);
-		if (!st->api || st->api->version != FSBPF_INTERFACE_VERSION)
+	if (a->settings.native)
+		native_start(a, st);
+	st->api = sibling__open(LIBRARY, FSBPF_INTERFACE_SYMBOL, &st->library, st->why,
+				sizeof(st->why));
+	if (st->api) {
+		if (st->api->version != FSBPF_INTERFACE_VERSION)
 			snprintf(st->why, sizeof(st->why), "%s is from another filspy build", LIBRARY);
 		else
 			st->session = st->api->open(&st->plan, a->settings.rate_hz, off_cpu,
@@ -175,6 +173,14 @@ static void bpf_stop(fs_agent *a)
 		 (unsigned long long)st->filtered,
 		 (unsigned long long)st->stacks.stale, (unsigned long long)n[FSBPF_STAT_SWITCHES],
 		 (unsigned long long)st->off_cpu_samples, (unsigned long long)st->unmatched);
+	if (st->native) {
+		uint64_t unwound, frames, mismatched;
+		nativestack__counts(st->native, &unwound, &frames, &mismatched);
+		fs_debug("bpf backend: native stacks: %llu unwound, %llu native frames, "
+			 "%llu whose eval-loop frames and Python runs differ in number",
+			 (unsigned long long)unwound, (unsigned long long)frames,
+			 (unsigned long long)mismatched);
+	}
 	release(st);
 	a->backend_state = NULL;
 }

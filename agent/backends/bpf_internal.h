@@ -11,6 +11,7 @@
 #include "filspy/pystack.h"
 #include "filspy/pystacks.h"
 #include "filspy/pystacks_api.h"
+#include "sampling/nativestack.h"
 #include "sampling/offcpu.h"
 #include "sampling/stacks.h"
 
@@ -35,6 +36,8 @@ struct bpf_state {
 	uint64_t random;           /* xorshift64 state */
 	py_frame_ref frames[FSBPF_MAX_FRAMES];
 	uint32_t checks[FSBPF_MAX_FRAMES];
+	bool entries[FSBPF_MAX_FRAMES];  /* per frame: FSBPF_CODE_ENTRY */
+	native_stacks *native;     /* FIL_PERF_SPY_NATIVE, when libfilspy-native.so works */
 	stack_builder stacks;
 	offcpu_table *off_cpu;     /* NULL unless off-CPU time is asked for */
 	uint64_t period_ns;        /* one sample's worth of time */

@@ -27,11 +27,14 @@
 
 /* A record's frames, back to what the symbol cache expects, into frames/checks. */
 static int copy_frames(const struct bpf_state *st, const struct fsbpf_sample *head,
-		       const struct fsbpf_frame *in, py_frame_ref *frames, uint32_t *checks)
+		       const struct fsbpf_frame *in, py_frame_ref *frames, uint32_t *checks,
+		       bool *entries)
 {
 	int depth = head->depth < FSBPF_MAX_FRAMES ? head->depth : FSBPF_MAX_FRAMES;
 	for (int i = 0; i < depth; i++) {
-		uintptr_t code = (uintptr_t)in[i].code;
+		uintptr_t code = (uintptr_t)(in[i].code & ~FSBPF_CODE_ENTRY);
+		if (entries)
+			entries[i] = in[i].code & FSBPF_CODE_ENTRY;
 		int32_t instr = (int32_t)in[i].instr;
 		frames[i].code = code;
 		frames[i].frame = 0; /* the kernel sends no frame address */
@@ -135,7 +138,7 @@ void bpf_records__on_record(void *ctx, const struct fsbpf_sample *head,
 		e = st->off_cpu ? offcpu__prepare(st->off_cpu, tid, head->depth) : NULL;
 		if (!e)
 			return;
-		e->depth = copy_frames(st, head, frames, e->frames, e->checks);
+		e->depth = copy_frames(st, head, frames, e->frames, e->checks, NULL);
 		e->truncated = head->flags & FSBPF_TRUNCATED;
 		e->state = state_of(head, e);
 		e->since = head->time;
@@ -143,11 +146,21 @@ void bpf_records__on_record(void *ctx, const struct fsbpf_sample *head,
 		e->guessed = false;
 		return;
 	}
-	int depth = copy_frames(st, head, frames, st->frames, st->checks);
+	int depth = copy_frames(st, head, frames, st->frames, st->checks, st->entries);
 	enum fs_thread_state state = state_of(head, e);
 	a->lost_cut += (head->flags & (FSBPF_TRUNCATED | FSBPF_READ_ERROR)) != 0;
+	if (st->native && (head->flags & FSBPF_NATIVE)) {
+		/* 3.6-3.10 run each frame in a C call of its own */
+		bool every_frame = st->plan.frame_is_entry < 0 && st->plan.frame_owner < 0;
+		st->stacks.items = nativestack__merge(st->native, tid,
+						      (const struct fsbpf_native *)(frames + head->depth),
+						      st->entries, every_frame, depth,
+						      &st->stacks.n_items);
+	}
 	add_samples(a, st, tid, state, true, st->frames, st->checks, depth,
 		    head->flags & FSBPF_TRUNCATED, 1);
+	st->stacks.items = NULL;
+	st->stacks.n_items = 0;
 }
 
 void bpf_records__end_stops(fs_agent *a, struct bpf_state *st, uint64_t now)

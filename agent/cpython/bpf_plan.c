@@ -22,6 +22,7 @@ int bpf_plan__make(const py_runtime *rt, struct fsbpf_plan *p, const char **why)
 	p->frame_instr = o->frame_instr;
 	p->frame_owner = o->frame_owner_cstack != PY_NO_OFFSET ? o->frame_owner : -1;
 	p->frame_owner_cstack = o->frame_owner_cstack;
+	p->frame_is_entry = o->frame_is_entry;
 	p->frame_size = o->frame_size;
 	p->code_check = o->code_qualname != PY_NO_OFFSET ? o->code_qualname : o->code_name;
 	p->code_code_adaptive = o->code_code_adaptive;

@@ -98,6 +98,7 @@ int pydebug_offsets__read(uintptr_t runtime, int minor, const py_offsets *table,
 	o.frame_owner = (int32_t)w[W_FRAME + 5];
 	/* FRAME_OWNED_BY_CSTACK: 3 in 3.12-3.13; 3.14 put FRAME_OWNED_BY_INTERPRETER first */
 	o.frame_owner_cstack = minor >= 14 ? 4 : 3;
+	o.frame_is_entry = PY_NO_OFFSET;  /* 3.12+: the shim marks an entry */
 	o.frame_size = (int32_t)w[W_FRAME + 4];
 	o.frame_localsplus = (int32_t)w[W_FRAME + 4]; /* interpreter_frame.localsplus */
 	o.code_filename = (int32_t)w[W_CODE + 1];

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "filspy/hash.h"
 #include "filspy/imports.h"
 #include "filspy/log.h"
 #include "cpython/pylocals.h"
@@ -54,6 +55,12 @@ static const char *module_of(stack_builder *b, const py_frame_ref *f, int *used)
 	return out;
 }
 
+/* A native frame's key: its name and module, apart from the symbol cache's keys */
+static uint64_t native_key(const stack_item *item)
+{
+	return hash__field(hash__field(HASH_FNV_OFFSET ^ 0x6e6174697665ULL, item->name), item->file);
+}
+
 /* Adds the sample whose frames b->entries holds already to profile p, below a root
  * frame (root_name, unless NULL) and a thread root (with_thread). */
 static void emit(fs_profile *p, const fs_settings *s, stack_builder *b, uint64_t root_key,
@@ -73,7 +80,21 @@ static void emit(fs_profile *p, const fs_settings *s, stack_builder *b, uint64_t
 	size_t first_python = k;
 	bool imports = false;
 	int used = 0;
-	for (int i = depth - 1; i >= 0; i--) {
+	size_t n = b->items ? b->n_items : (size_t)(depth > 0 ? depth : 0);
+	for (size_t j = 0; j < n && k < STACKS_MAX_DEPTH + 3; j++) {
+		const stack_item *item = b->items ? &b->items[j] : NULL;
+		if (item && item->py < 0) {
+			fs_frame_id id = profile__intern_frame(p, native_key(item), 0, item->name,
+							       item->file, FS_ORIGIN_OWN);
+			if (id != UINT32_MAX) {
+				b->known[k] = NULL;
+				b->ids[k++] = id;
+			}
+			continue;
+		}
+		int i = item ? item->py : depth - 1 - (int)j;
+		if (i >= depth)
+			continue;
 		const sym_entry *e = b->entries[i];
 		if (!e)
 			continue;
@@ -199,9 +220,11 @@ out:
 void stacks__warn_limits(const char *backend, const fs_settings *s, const py_runtime *rt,
 			 bool holder_known, bool view, bool gil_known)
 {
-	if (s->native)
+	/* the self backend would have to stop a thread to copy its registers and
+	 * stack, which it never does to the program */
+	if (s->native && strcmp(backend, "bpf"))
 		fs_warn("FIL_PERF_SPY_NATIVE: the %s backend sees Python frames only; "
-			"native frames are left out (the pyspy backend has them)", backend);
+			"native frames are left out (the bpf and pyspy backends have them)", backend);
 	if (s->gil && !holder_known)
 		fs_warn("FIL_PERF_SPY_GIL: the GIL holder of CPython %s cannot be read; "
 			"keeping every thread's samples", rt->version);

@@ -20,6 +20,14 @@
 #define STACKS_MAX_IMPORTS 32
 #define STACKS_IMPORT_NAME 128
 
+/* One frame of a merged native stack (FIL_PERF_SPY_NATIVE, sampling/nativestack.c),
+ * root first: a Python frame of the sample, or a native one. */
+typedef struct stack_item {
+	int32_t py;          /* the Python frame's index in the sample's frames; -1: native */
+	const char *name;    /* native: the function, or "0xOFFSET" without a symbol */
+	const char *file;    /* native: the module's file name, "" when unknown */
+} stack_item;
+
 typedef struct stack_builder {
 	symcache *cache;
 	const py_runtime *rt;  /* for the modules imports load (NULL: not read) */
@@ -29,6 +37,10 @@ typedef struct stack_builder {
 	const char *known[STACKS_MAX_DEPTH + 3];  /* per id: the module it imports */
 	char modules[STACKS_MAX_IMPORTS][STACKS_IMPORT_NAME];
 	uint64_t stale;  /* frames dropped: their code object changed since the sample */
+	/* when set, the next stacks__add* take their frames in this order instead of
+	 * the sample's Python frames alone (the caller sets and clears it) */
+	const stack_item *items;
+	size_t n_items;
 } stack_builder;
 
 /* Adds one sample of thread tid whose frames (innermost first) are frames[0..depth)
@@ -60,7 +72,8 @@ void stacks__add_both(fs_agent *a, stack_builder *b, bool to_main, fs_profile *s
 void stacks__dump(fs_agent *a, const py_runtime *rt, stack_builder *b, FILE *f);
 
 /* The warnings of a backend that walks frames itself (self, bpf) at start, one
- * place for their words: native frames are left out (FIL_PERF_SPY_NATIVE); without
+ * place for their words: the self backend leaves native frames out
+ * (FIL_PERF_SPY_NATIVE; bpf says itself when it cannot have them); without
  * holder_known, FIL_PERF_SPY_GIL keeps every thread; with view (the GIL view is
  * asked) but without gil_known, the view cannot tell waiting threads. */
 void stacks__warn_limits(const char *backend, const fs_settings *s, const py_runtime *rt,

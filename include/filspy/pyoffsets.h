@@ -49,6 +49,8 @@ typedef struct py_offsets {
 	int32_t frame_instr;               /* <= 3.10: int f_lasti; else a code-unit pointer */
 	int32_t frame_owner;               /* >= 3.11: char owner */
 	int32_t frame_owner_cstack;        /* owner value of C-stack shim frames, -1 when none */
+	int32_t frame_is_entry;            /* 3.11: bool is_entry, the first frame a C call of
+					    * the eval loop runs (3.12+ put a shim behind it) */
 	int32_t frame_executing;           /* <= 3.10: f_executing / f_state, a char */
 	int32_t frame_executing_value;     /* its value while the frame runs */
 	int32_t frame_size;                /* bytes to read to have every field above */

@@ -42,14 +42,41 @@ struct fsbpf_plan {
 	__u64 gil_holder;          /* address of its holder PyThreadState pointer */
 	__u64 gil_start;           /* the GIL struct: a futex wait inside it is a wait */
 	__u64 gil_size;            /* for the GIL (0 when unknown) */
+	__u32 native_stack;        /* FIL_PERF_SPY_NATIVE: bytes of user stack to copy
+				    * (a multiple of FSBPF_STACK_CHUNK), 0: none */
+	__s32 frame_is_entry;      /* 3.11: bool is_entry of the frame a C call of the
+				    * eval loop runs first, else -1 */
+};
+
+/* Native stacks: the user registers (struct pt_regs, the ptrace layout) and up to
+ * FSBPF_STACK_MAX bytes of user stack from sp up, copied in chunks so that a copy
+ * that runs off the stack's end keeps what it read. */
+#define FSBPF_STACK_MAX   (64 << 10)
+#define FSBPF_STACK_CHUNK 1024
+#define FSBPF_PT_REGS     21       /* x86-64 struct pt_regs, in u64 */
+#define FSBPF_PT_IP       16
+#define FSBPF_PT_CS       17
+#define FSBPF_PT_SP       19
+
+/* After a record's frames when it has FSBPF_NATIVE: this, then stack_len bytes. */
+struct fsbpf_native {
+	__u64 regs[FSBPF_PT_REGS];
+	__u32 stack_len;
+	__u32 pad;
 };
 
 /* One Python frame, innermost first in a record. */
 struct fsbpf_frame {
-	__u64 code;                /* code object address */
+	__u64 code;                /* code object address | FSBPF_CODE_ENTRY */
 	__u32 instr;               /* <= 3.10 f_lasti; else the code-unit index */
 	__u32 check;               /* low 32 bits of co_name when sampled */
 };
+
+/* Set in fsbpf_frame.code (code objects are aligned) on the frame a C call of the
+ * eval loop ran first, the outermost of those it runs (>= 3.11, from is_entry or
+ * the C-stack shim behind it): the native merge gives each _PyEval_EvalFrameDefault
+ * frame its run of Python frames. */
+#define FSBPF_CODE_ENTRY 0x1ull
 
 #define FSBPF_GIL_HELD   0x1u  /* this thread held the GIL at the sample */
 #define FSBPF_TRUNCATED  0x2u  /* more frames than FSBPF_MAX_FRAMES */
@@ -61,8 +88,10 @@ struct fsbpf_frame {
 #define FSBPF_BLOCKED    0x20u /* it left the CPU to sleep (else it was preempted) */
 #define FSBPF_GIL_WAIT   0x40u /* it is in futex() on a word of the GIL struct: asleep
 				* there, or preempted while handing the GIL over */
+#define FSBPF_NATIVE     0x80u /* a struct fsbpf_native follows the frames */
 
-/* A record: this header, then depth struct fsbpf_frame. */
+/* A record: this header, then depth struct fsbpf_frame (then, with FSBPF_NATIVE,
+ * struct fsbpf_native and its stack bytes). */
 struct fsbpf_sample {
 	__u32 tid;
 	__u16 flags;

@@ -9,7 +9,7 @@
 
 #include "filspy/pystacks.h"
 
-#define FSBPF_INTERFACE_VERSION 3
+#define FSBPF_INTERFACE_VERSION 4
 #define FSBPF_INTERFACE_SYMBOL "fsbpf_interface"
 
 typedef struct fsbpf_session fsbpf_session;

@@ -24,6 +24,7 @@ typedef struct fs_settings {
 	enum fs_mode mode;
 	long pid;                    /* 0 when unset */
 	bool native, gil, idle, threads;
+	int native_stack_kib;        /* KiB of user stack copied per native sample */
 	bool function;               /* frames by function: the function's first line */
 	bool nolineno;               /* frames without line numbers */
 	bool raw_imports;            /* keep CPython's import machinery frames as they are */
@@ -59,6 +60,7 @@ bool settings__matches_globs(const char *globs, const char *name);
 enum fs_setting_kind {
 	FS_SETTING_BOOL, FS_SETTING_RATE, FS_SETTING_FORMATS, FS_SETTING_MODE, FS_SETTING_PID,
 	FS_SETTING_GLOBS, FS_SETTING_BACKEND, FS_SETTING_PATH, FS_SETTING_DURATION, FS_SETTING_LABEL,
+	FS_SETTING_KIB,
 };
 
 /* One setting, described once: the variables that set it, the option of `filspy run`

@@ -589,6 +589,17 @@ def test_dump_json_has_py_spy_s_fields(threaded):
     assert napper["frames"][0]["name"] == "nap" and napper["frames"][0]["line"] == 5
 
 
+@needs_pyspy
+def test_dump_native_shows_native_frames_from_py_spy(threaded):
+    """--native: py-spy dump --native (it stops the process for the dump, which the
+    agent never does), with its line on stderr; libc's frames show."""
+    r = filspy("dump", "--pid", threaded.pid, "--native",
+               env=dict(plain_env(), FIL_PERF_SPY_PYSPY=str(PYSPY)))
+    assert r.returncode == 0, r.stderr
+    assert "dump --native: asking py-spy" in r.stderr
+    assert "(libc.so" in r.stdout and "nap (<string>:5)" in r.stdout, r.stdout
+
+
 # -- run waits for the command: signals reach it as without filspy ---------------
 
 @pytest.mark.parametrize("how", ["ctrl-c to the group", "sigterm to filspy"])
