@@ -205,6 +205,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/libfilspy.so $(DESTDIR)$(PREFIX)/lib/libfilspy.so
 	install -m 0755 $(BUILD)/libfilspy-bpf.so $(DESTDIR)$(PREFIX)/lib/libfilspy-bpf.so
+	install -m 0755 $(BUILD)/libfilspy-native.so $(DESTDIR)$(PREFIX)/lib/libfilspy-native.so
 	install -m 0755 $(BUILD)/filspy $(DESTDIR)$(PREFIX)/bin/filspy
 	ln -sf filspy $(DESTDIR)$(PREFIX)/bin/perf-pyspy
 	@# the pinned py-spy the tests use, where the pyspy backend, attach and doctor look
