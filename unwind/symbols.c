@@ -74,6 +74,10 @@ static const char *base_name(const char *path)
 {
 	if (!path)
 		return NULL;
+	/* libdwfl names the vDSO "[vdso: PID]"; the pid would make every process's
+	 * frames in it differ */
+	if (strncmp(path, "[vdso", 5) == 0)
+		return "[vdso]";
 	const char *slash = strrchr(path, '/');
 	return slash ? slash + 1 : path;
 }
@@ -98,6 +102,17 @@ static uint64_t file_offset(Dwfl_Module *m, uint64_t pc, Dwarf_Addr low)
 	return pc - low;
 }
 
+/* dwfl_addrmodule answers the last module for an address past every module
+ * (the vsyscall page, a wild pointer), so its range is checked here. */
+static Dwfl_Module *module_of(fsnative_session *s, uint64_t pc, Dwarf_Addr *low, const char **path)
+{
+	Dwfl_Module *m = dwfl_addrmodule(s->dwfl, pc);
+	Dwarf_Addr high = 0;
+	if (m)
+		*path = dwfl_module_info(m, NULL, low, &high, NULL, NULL, NULL, NULL);
+	return m && pc >= *low && pc < high ? m : NULL;
+}
+
 int symbols__lookup(fsnative_session *s, uint64_t pc, fsnative_symbol *out)
 {
 	*out = (fsnative_symbol){ 0 };
@@ -110,13 +125,13 @@ int symbols__lookup(fsnative_session *s, uint64_t pc, fsnative_symbol *out)
 		*out = hit->sym;
 		return 0;
 	}
-	Dwfl_Module *m = dwfl_addrmodule(s->dwfl, pc);
+	Dwarf_Addr low = 0;
+	const char *path = NULL;
+	Dwfl_Module *m = module_of(s, pc, &low, &path);
 	if (!m && session__refresh(s) == 0)
-		m = dwfl_addrmodule(s->dwfl, pc);
+		m = module_of(s, pc, &low, &path);
 	if (!m)
 		return 0;  /* not cached: a later re-read may find it */
-	Dwarf_Addr low = 0;
-	const char *path = dwfl_module_info(m, NULL, &low, NULL, NULL, NULL, NULL, NULL);
 	out->module = base_name(path);
 	out->offset = file_offset(m, pc, low);
 	GElf_Off off;
