@@ -28,20 +28,22 @@ DEPFLAGS := -MMD -MP
 CORE_SRCS   := $(sort $(wildcard core/*.c core/writers/*.c))
 AGENT_SRCS  := $(sort $(wildcard agent/*.c agent/backends/*.c agent/cpython/*.c agent/sampling/*.c))
 LOADER_SRCS := $(sort $(wildcard loader/*.c loader/doctor/*.c))
+NATIVE_SRCS := $(sort $(wildcard unwind/*.c))
 UNIT_SRCS   := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRCS   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 CORE_OBJS   := $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
 AGENT_OBJS  := $(AGENT_SRCS:%.c=$(BUILD)/obj/%.o)
 LOADER_OBJS := $(LOADER_SRCS:%.c=$(BUILD)/obj/%.o)
+NATIVE_OBJS := $(NATIVE_SRCS:%.c=$(BUILD)/obj/%.o)
 ASAN_OBJS   := $(AGENT_SRCS:%.c=$(BUILD)/asan/%.o) $(CORE_SRCS:%.c=$(BUILD)/asan/%.o)
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 CORE_LIB    := $(BUILD)/libfilspy-core.a
--include $(CORE_OBJS:.o=.d) $(AGENT_OBJS:.o=.d) $(LOADER_OBJS:.o=.d) $(ASAN_OBJS:.o=.d)
+-include $(CORE_OBJS:.o=.d) $(AGENT_OBJS:.o=.d) $(LOADER_OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(NATIVE_OBJS:.o=.d)
 
 .PHONY: all deps test unit-test system-test fuzz demo install clean check-offsets check-layout bench asan wheel
-all: $(BUILD)/libfilspy.so $(BUILD)/libfilspy-bpf.so $(BUILD)/filspy
+all: $(BUILD)/libfilspy.so $(BUILD)/libfilspy-bpf.so $(BUILD)/libfilspy-native.so $(BUILD)/filspy
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -82,6 +84,16 @@ $(BUILD)/libfilspy-bpf.so: bpf/pystacks.c $(BUILD)/bpf/pystacks.skel.h bpf/expor
 		-o $@ $< -Wl,--version-script=bpf/exports.map -lbpf
 -include $(BUILD)/bpf/pystacks.d
 
+# Native stacks (FIL_PERF_SPY_NATIVE): the unwinder and symbolizer around
+# elfutils' libdwfl, which the sampling thread dlopens like libfilspy-bpf.so (the
+# preload itself must never link libdw). libiberty's demanglers are linked in
+# statically (Debian ships only its PIC archive); the version script keeps them,
+# like everything but fsnative_interface, out of the symbol table.
+$(BUILD)/libfilspy-native.so: $(NATIVE_OBJS) unwind/exports.map
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) -shared -o $@ $(NATIVE_OBJS) -Wl,--version-script=unwind/exports.map \
+		-Wl,-z,relro -Wl,-z,now -Wl,--as-needed -l:libiberty.a -ldw -lelf
+
 # doctor asks the agent's own list of the CPython versions it reads
 LOADER_FROM_AGENT := $(addprefix $(BUILD)/obj/agent/cpython/,versions.o pyoffsets_table.o)
 $(BUILD)/filspy: $(LOADER_OBJS) $(LOADER_FROM_AGENT) $(CORE_LIB)
@@ -100,12 +112,21 @@ $(BUILD)/asan/libfilspy.so: $(ASAN_OBJS) agent/exports.map
 $(BUILD)/asan/libfilspy-bpf.so: $(BUILD)/libfilspy-bpf.so
 	@mkdir -p $(dir $@)
 	$(Q)ln -sf ../libfilspy-bpf.so $@
-asan: $(BUILD)/asan/libfilspy.so $(BUILD)/asan/libfilspy-bpf.so
+$(BUILD)/asan/libfilspy-native.so: $(BUILD)/libfilspy-native.so
+	@mkdir -p $(dir $@)
+	$(Q)ln -sf ../libfilspy-native.so $@
+asan: $(BUILD)/asan/libfilspy.so $(BUILD)/asan/libfilspy-bpf.so $(BUILD)/asan/libfilspy-native.so
 
 # Unit tests link the agent's objects directly (static, so hidden symbols resolve).
 $(BUILD)/tests/%: tests/unit/%.c $(AGENT_OBJS) $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(BASE_CFLAGS) $(DEPFLAGS) $(CFLAGS) -o $@ $< $(AGENT_OBJS) $(CORE_LIB) -lcriterion
+# test_native dlopens the library as the agent will, by its path in the build
+# folder, and links only the demangler besides, for its own test
+$(BUILD)/tests/test_native: tests/unit/test_native.c $(BUILD)/libfilspy-native.so $(BUILD)/obj/unwind/demangle.o
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(DEPFLAGS) $(CFLAGS) -DNATIVE_LIB=\"$(BUILD)/libfilspy-native.so\" -o $@ $< \
+		$(BUILD)/obj/unwind/demangle.o -l:libiberty.a -lcriterion
 -include $(UNIT_BINS:=.d)
 
 # tests/fuzz/fuzz_X.c fuzzes X.c alone, wherever it lives in agent/ or core/.
@@ -128,7 +149,7 @@ wheel: all
 	$(Q)scripts/install-pypi-tools.sh >/dev/null
 	$(Q)scripts/build-wheel.sh
 
-unit-test: $(UNIT_BINS)
+unit-test: $(UNIT_BINS) $(BUILD)/libfilspy-native.so
 	$(Q)scripts/run-unit-tests.sh $(UNIT_BINS)
 
 FUZZ_SECONDS ?= 20
@@ -170,8 +191,13 @@ $(BUILD)/bench/write_formats: bench/write_formats.c $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $^
 
-bench: all $(BUILD)/bench/write_formats
+$(BUILD)/bench/native_unwind: bench/native_unwind.c $(BUILD)/libfilspy-native.so
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -DNATIVE_LIB=\"$(BUILD)/libfilspy-native.so\" -o $@ $<
+
+bench: all $(BUILD)/bench/write_formats $(BUILD)/bench/native_unwind
 	$(Q)$(BUILD)/bench/write_formats
+	$(Q)$(BUILD)/bench/native_unwind
 	$(Q)$(PYTHON_FOR_TESTS) bench/overhead.py
 	$(Q)$(PYTHON_FOR_TESTS) bench/bpf.py
 
@@ -179,6 +205,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/libfilspy.so $(DESTDIR)$(PREFIX)/lib/libfilspy.so
 	install -m 0755 $(BUILD)/libfilspy-bpf.so $(DESTDIR)$(PREFIX)/lib/libfilspy-bpf.so
+	install -m 0755 $(BUILD)/libfilspy-native.so $(DESTDIR)$(PREFIX)/lib/libfilspy-native.so
 	install -m 0755 $(BUILD)/filspy $(DESTDIR)$(PREFIX)/bin/filspy
 	ln -sf filspy $(DESTDIR)$(PREFIX)/bin/perf-pyspy
 	@# the pinned py-spy the tests use, where the pyspy backend, attach and doctor look

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make wheel`: the PEP 517 build (pip wheel through pyproject.toml, which runs
 # make), then auditwheel repair, which copies libbpf and libelf into filspy.libs/
-# and tags the wheel manylinux. Prints the wheel's tag, size and auditwheel's
-# verdict. Output: build/wheel/filspy-VERSION-py3-none-manylinux_2_34_x86_64.whl
+# (and libdw with libz, liblzma and libbz2, for libfilspy-native.so) and tags the
+# wheel manylinux. Prints the wheel's tag, size and auditwheel's verdict.
+# Output: build/wheel/filspy-VERSION-py3-none-manylinux_2_34_x86_64.whl
 #
 # The glibc floor, 2.34: libfilspy.so and filspy use dlopen, dlsym, dladdr and
 # pthread_create, which glibc 2.34 moved into libc (objdump -T shows GLIBC_2.34), and

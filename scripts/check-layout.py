@@ -64,7 +64,7 @@ def find_cycle(graph):
 
 
 def sources(exts):
-    for folder in ("agent", "core", "loader", "bpf"):
+    for folder in ("agent", "core", "loader", "bpf", "unwind"):
         for top, _, files in os.walk(os.path.join(ROOT, folder)):
             for f in files:
                 if f.endswith(exts):

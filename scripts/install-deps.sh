@@ -12,6 +12,7 @@ packages=(
 	tmux                                            # filspy top in a real terminal
 	zlib1g-dev golang-go                           # pprof: zlib header, go tool pprof
 	libbpf-dev bpftool                              # the bpf backend: libbpf, skeletons
+	libdw-dev libiberty-dev                         # native stacks: libdwfl, demanglers
 	chromium chromium-driver python3-selenium       # the flamegraph in a real browser
 )
 

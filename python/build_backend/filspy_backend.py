@@ -18,9 +18,10 @@ import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NAME = "filspy"
-# the packaged files: the agent, its bpf helper and the command, side by side as
-# the agent and the command look for each other (core/pyspy_path.c, loader/cli.c)
-BINARIES = ("libfilspy.so", "libfilspy-bpf.so", "filspy")
+# the packaged files: the agent, its bpf and native-stack helpers and the command,
+# side by side as the agent and the command look for each other
+# (core/pyspy_path.c, loader/cli.c)
+BINARIES = ("libfilspy.so", "libfilspy-bpf.so", "libfilspy-native.so", "filspy")
 PTH = "filspy-activate.pth"
 TAG = "py3-none-linux_x86_64"
 

@@ -148,11 +148,13 @@ INTERPRETERS = interpreter_params(range(6, 14))
 def test_wheel_is_one_manylinux_wheel_auditwheel_accepts(wheel):
     assert wheel.name == f"filspy-{VERSION}-py3-none-manylinux_2_34_x86_64.whl"
     names = zipfile.ZipFile(wheel).namelist()
-    for f in ("filspy/_lib/libfilspy.so", "filspy/_lib/libfilspy-bpf.so", "filspy/_lib/filspy",
+    for f in ("filspy/_lib/libfilspy.so", "filspy/_lib/libfilspy-bpf.so",
+              "filspy/_lib/libfilspy-native.so", "filspy/_lib/filspy",
               "filspy-activate.pth", "filspy/__init__.py", "filspy/__main__.py"):
         assert f in names
     vendored = [n for n in names if n.startswith("filspy.libs/")]
     assert any("libbpf" in n for n in vendored) and any("libelf" in n for n in vendored), vendored
+    assert any("libdw" in n for n in vendored), vendored
     entry = zipfile.ZipFile(wheel).read(f"filspy-{VERSION}.dist-info/entry_points.txt").decode()
     assert "filspy = filspy._cli:main" in entry and "perf-pyspy = filspy._cli:perf_pyspy" in entry
     show = subprocess.run(["/usr/bin/python3", "-m", "auditwheel", "show", str(wheel)],
