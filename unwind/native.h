@@ -27,6 +27,7 @@ struct fsnative_session {
 	Dwfl *dwfl;
 	int pid;
 	uint64_t last_report_ns;  /* CLOCK_MONOTONIC of the last read of the maps */
+	unsigned long long loads; /* dl_iterate_phdr's count of loads at that read */
 	/* the sample being unwound, for the Dwfl_Thread_Callbacks */
 	int tid;
 	const uint64_t *regs;
@@ -48,6 +49,10 @@ int session__open(fsnative_session *s, int pid, char *why, size_t why_size);
 /* Re-reads the mappings (libraries loaded since), at most once per 100 ms:
  * 0 when it did, -EAGAIN when too soon, -EIO when libdwfl failed. */
 int session__refresh(fsnative_session *s);
+/* Re-reads the mappings at once when the dynamic loader has loaded a library
+ * since the last read (an extension module imported late): a cheap test, made
+ * before each walk so that the walk and its names find the new module. */
+void session__follow_loads(fsnative_session *s);
 void session__close(fsnative_session *s);
 
 /* debuginfo.c: the Dwfl_Callbacks find_debuginfo of the session */

@@ -1,5 +1,7 @@
 /* The session's Dwfl: the process's own mappings reported to libdwfl, re-read on demand. */
 #include <errno.h>
+#include <link.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -18,6 +20,21 @@ static const Dwfl_Callbacks callbacks = {
 	.debuginfo_path = &debuginfo_path,
 };
 
+/* glibc's count of objects loaded so far, passed to every callback */
+static int first_only(struct dl_phdr_info *info, size_t size, void *data)
+{
+	*(unsigned long long *)data = size >= offsetof(struct dl_phdr_info, dlpi_subs)
+		? info->dlpi_adds : 0;
+	return 1;
+}
+
+static unsigned long long loads_so_far(void)
+{
+	unsigned long long adds = 0;
+	dl_iterate_phdr(first_only, &adds);
+	return adds;
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -33,6 +50,7 @@ int session__open(fsnative_session *s, int pid, char *why, size_t why_size)
 		snprintf(why, why_size, "libdwfl: dwfl_begin: %s", dwfl_errmsg(-1));
 		return -ENOMEM;
 	}
+	s->loads = loads_so_far();
 	dwfl_report_begin(s->dwfl);
 	int err = dwfl_linux_proc_report(s->dwfl, pid);
 	/* report_end even after an error: the modules read so far still count */
@@ -55,11 +73,20 @@ int session__refresh(fsnative_session *s)
 	if (now - s->last_report_ns < REFRESH_NS)
 		return -EAGAIN;
 	s->last_report_ns = now;
+	s->loads = loads_so_far();
 	dwfl_report_begin_add(s->dwfl);
 	int err = dwfl_linux_proc_report(s->dwfl, s->pid);
 	if (dwfl_report_end(s->dwfl, NULL, NULL) != 0 || err != 0)
 		return -EIO;
 	return 0;
+}
+
+void session__follow_loads(fsnative_session *s)
+{
+	if (loads_so_far() != s->loads) {
+		s->last_report_ns = 0;  /* not rate-limited: the loader says it changed */
+		session__refresh(s);
+	}
 }
 
 void session__close(fsnative_session *s)

@@ -25,6 +25,9 @@ static bool get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
 	return true;
 }
 
+/* How far above sp the thread's own stack may reach (the usual 8 MiB limit) */
+#define STACK_REACH (8ull << 20)
+
 /* A word of the stack as it was when the sample was taken, else of the process
  * as it is now (what the unwinder reads outside the stack is mostly constant:
  * a signal frame's context lies on the stack, but a PLT's GOT does not).
@@ -41,6 +44,10 @@ static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *a
 	}
 	if (addr < 4096)
 		return false;  /* a NULL-ish pointer: no syscall for it */
+	/* the same stack beyond the copy holds other frames by now: a walk that
+	 * reaches there ends rather than going on through what runs now */
+	if (addr >= s->stack_addr && addr - s->stack_addr < STACK_REACH)
+		return false;
 	struct iovec local = { result, sizeof(*result) };
 	struct iovec remote = { (void *)(uintptr_t)addr, sizeof(*result) };
 	return process_vm_readv(s->pid, &local, 1, &remote, 1, 0) == (ssize_t)sizeof(*result);
@@ -97,6 +104,7 @@ int unwind__walk(fsnative_session *s, int tid, const uint64_t regs[FSNATIVE_NREG
 		return -EINVAL;
 	if (regs[FSNATIVE_REG_IP] == 0)
 		return 0;
+	session__follow_loads(s);
 	s->tid = tid;
 	s->regs = regs;
 	s->stack = stack;

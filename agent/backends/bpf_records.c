@@ -47,6 +47,21 @@ static int copy_frames(const struct bpf_state *st, const struct fsbpf_sample *he
 	return depth;
 }
 
+/* FIL_PERF_SPY_NATIVE: the record's native stack merged with its depth Python
+ * frames (copied to st->entries), or NULL (*n 0) */
+static const stack_item *merged(struct bpf_state *st, int tid, const struct fsbpf_sample *head,
+				const struct fsbpf_frame *frames, int depth, size_t *n)
+{
+	*n = 0;
+	if (!st->native || !(head->flags & FSBPF_NATIVE))
+		return NULL;
+	/* 3.6-3.10 run each frame in a C call of its own */
+	bool every_frame = st->plan.frame_is_entry < 0 && st->plan.frame_owner < 0;
+	return nativestack__merge(st->native, tid,
+				  (const struct fsbpf_native *)(frames + head->depth), st->entries,
+				  every_frame, depth, n);
+}
+
 /* Adds weight samples of thread tid in state to the profile and the GIL view. On
  * a CPU a thread is in the CPU view; off it, only with FIL_PERF_SPY_IDLE. */
 static void add_samples(fs_agent *a, struct bpf_state *st, int tid, enum fs_thread_state state,
@@ -105,7 +120,11 @@ static void account_stop(fs_agent *a, struct bpf_state *st, offcpu_stop *e, uint
 	if (!n)
 		return;
 	st->off_cpu_samples += n;
+	st->stacks.items = e->n_items ? e->items : NULL;
+	st->stacks.n_items = e->n_items;
 	add_samples(a, st, e->tid, e->state, false, e->frames, e->checks, e->depth, e->truncated, n);
+	st->stacks.items = NULL;
+	st->stacks.n_items = 0;
 }
 
 void bpf_records__on_record(void *ctx, const struct fsbpf_sample *head,
@@ -138,7 +157,10 @@ void bpf_records__on_record(void *ctx, const struct fsbpf_sample *head,
 		e = st->off_cpu ? offcpu__prepare(st->off_cpu, tid, head->depth) : NULL;
 		if (!e)
 			return;
-		e->depth = copy_frames(st, head, frames, e->frames, e->checks, NULL);
+		e->depth = copy_frames(st, head, frames, e->frames, e->checks, st->entries);
+		size_t n = 0;
+		const stack_item *items = merged(st, tid, head, frames, e->depth, &n);
+		offcpu__keep_items(e, items, items ? n : 0);
 		e->truncated = head->flags & FSBPF_TRUNCATED;
 		e->state = state_of(head, e);
 		e->since = head->time;
@@ -149,14 +171,7 @@ void bpf_records__on_record(void *ctx, const struct fsbpf_sample *head,
 	int depth = copy_frames(st, head, frames, st->frames, st->checks, st->entries);
 	enum fs_thread_state state = state_of(head, e);
 	a->lost_cut += (head->flags & (FSBPF_TRUNCATED | FSBPF_READ_ERROR)) != 0;
-	if (st->native && (head->flags & FSBPF_NATIVE)) {
-		/* 3.6-3.10 run each frame in a C call of its own */
-		bool every_frame = st->plan.frame_is_entry < 0 && st->plan.frame_owner < 0;
-		st->stacks.items = nativestack__merge(st->native, tid,
-						      (const struct fsbpf_native *)(frames + head->depth),
-						      st->entries, every_frame, depth,
-						      &st->stacks.n_items);
-	}
+	st->stacks.items = merged(st, tid, head, frames, depth, &st->stacks.n_items);
 	add_samples(a, st, tid, state, true, st->frames, st->checks, depth,
 		    head->flags & FSBPF_TRUNCATED, 1);
 	st->stacks.items = NULL;

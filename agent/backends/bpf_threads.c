@@ -48,6 +48,7 @@ static void stop_of_sleeper(struct bpf_state *st, const py_thread *t, uint64_t s
 	memset(e->checks, 0, (size_t)depth * sizeof(*e->checks)); /* read just now */
 	e->depth = depth;
 	e->truncated = truncated;
+	e->n_items = 0;  /* no registers of a thread read from here: Python frames only */
 	e->since = since;
 	e->pending = true;
 	e->guessed = true;

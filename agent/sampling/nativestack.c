@@ -157,20 +157,29 @@ const stack_item *nativestack__merge(native_stacks *ns, int tid, const struct fs
 		return NULL;
 	ns->unwound++;
 	ns->frames += (uint64_t)got;
-	int outermost_eval = -1;
+	int outermost_eval = -1, evals = 0;
 	for (int j = 0; j < got; j++) {
 		ns->api->symbolize(ns->session, ns->pcs[j], &ns->syms[j]);
-		if (is_eval(&ns->syms[j]))
+		if (is_eval(&ns->syms[j])) {
 			outermost_eval = j;
+			evals++;
+		}
 	}
 	int groups = python_groups(ns, entry, every_frame, depth);
-	int g = 0, next_py = 0, evals = 0;
+	/* more eval-loop calls than runs of Python frames: the innermost call has not
+	 * linked its first frame yet, or has unlinked its last (the thread was
+	 * stopped in its prologue or epilogue); fewer: the stack copy ended before the
+	 * outer ones, whose runs then go on top */
+	int extra = evals > groups ? evals - groups : 0;
+	ns->mismatched += evals != groups;
+	int g = 0, next_py = 0;
 	size_t k = 0;
 	for (int j = 0; j < got; j++) {
 		const fsnative_symbol *sym = &ns->syms[j];
 		if (is_eval(sym)) {
-			evals++;
-			if (g < groups) {
+			if (extra) {
+				extra--;
+			} else if (g < groups) {
 				add_python(ns, &k, next_py, ns->group_end[g]);
 				next_py = ns->group_end[g++] + 1;
 			}
@@ -186,7 +195,6 @@ const stack_item *nativestack__merge(native_stacks *ns, int tid, const struct fs
 	/* runs whose eval frames lie beyond the stack copy go on top */
 	if (next_py < depth)
 		add_python(ns, &k, next_py, depth - 1);
-	ns->mismatched += evals != groups;
 	for (size_t a = 0, b = k ? k - 1 : 0; a < b; a++, b--) {
 		stack_item t = ns->items[a];
 		ns->items[a] = ns->items[b];

@@ -1,6 +1,7 @@
 /* Off-CPU stops by tid: open addressing with linear probing, deleted by shifting
  * the entries of the same probe run back (no tombstones to fill the table). */
 #include <stdlib.h>
+#include <string.h>
 
 #include "filspy/rng.h"
 #include "sampling/offcpu.h"
@@ -32,6 +33,7 @@ void offcpu__free(offcpu_table *t)
 	for (int i = 0; i < t->slots; i++) {
 		free(t->entries[i].frames);
 		free(t->entries[i].checks);
+		free(t->entries[i].items);
 	}
 	free(t);
 }
@@ -86,6 +88,22 @@ offcpu_stop *offcpu__prepare(offcpu_table *t, int tid, int depth)
 	return reserve(e, depth) ? e : NULL;
 }
 
+int offcpu__keep_items(offcpu_stop *e, const stack_item *items, size_t n)
+{
+	e->n_items = 0;
+	if (n > e->items_capacity) {
+		stack_item *grown = realloc(e->items, n * sizeof(*grown));
+		if (!grown)
+			return -1;
+		e->items = grown;
+		e->items_capacity = n;
+	}
+	if (n)
+		memcpy(e->items, items, n * sizeof(*items));
+	e->n_items = n;
+	return 0;
+}
+
 void offcpu__forget(offcpu_table *t, int tid)
 {
 	offcpu_stop *e = offcpu__find(t, tid);
@@ -93,6 +111,7 @@ void offcpu__forget(offcpu_table *t, int tid)
 		return;
 	free(e->frames);
 	free(e->checks);
+	free(e->items);
 	int hole = (int)(e - t->entries);
 	t->entries[hole] = (offcpu_stop){ 0 };
 	t->used--;

@@ -22,6 +22,8 @@ typedef struct offcpu_stop {
 	py_frame_ref *frames;      /* innermost first, capacity entries */
 	uint32_t *checks;
 	int capacity;
+	stack_item *items;         /* FIL_PERF_SPY_NATIVE: the merged stack, n_items long */
+	size_t n_items, items_capacity;
 } offcpu_stop;
 
 typedef struct offcpu_table offcpu_table;
@@ -36,6 +38,10 @@ offcpu_stop *offcpu__find(offcpu_table *t, int tid);
 /* Thread tid's entry, added when missing, with room for depth frames; NULL when
  * the table is full or memory ran out. */
 offcpu_stop *offcpu__prepare(offcpu_table *t, int tid, int depth);
+
+/* Keeps a copy of the merged native stack items[0..n) in e (n 0: none). Returns 0,
+ * -1 when memory ran out (e then has none). */
+int offcpu__keep_items(offcpu_stop *e, const stack_item *items, size_t n);
 
 /* Drops thread tid's entry (the thread ended). */
 void offcpu__forget(offcpu_table *t, int tid);

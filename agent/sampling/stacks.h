@@ -20,14 +20,6 @@
 #define STACKS_MAX_IMPORTS 32
 #define STACKS_IMPORT_NAME 128
 
-/* One frame of a merged native stack (FIL_PERF_SPY_NATIVE, sampling/nativestack.c),
- * root first: a Python frame of the sample, or a native one. */
-typedef struct stack_item {
-	int32_t py;          /* the Python frame's index in the sample's frames; -1: native */
-	const char *name;    /* native: the function, or "0xOFFSET" without a symbol */
-	const char *file;    /* native: the module's file name, "" when unknown */
-} stack_item;
-
 typedef struct stack_builder {
 	symcache *cache;
 	const py_runtime *rt;  /* for the modules imports load (NULL: not read) */

@@ -22,6 +22,14 @@ typedef struct py_frame_ref {
 	uintptr_t frame;           /* the frame itself (its locals), 0 when unknown (bpf) */
 } py_frame_ref;
 
+/* One frame of a merged native stack (FIL_PERF_SPY_NATIVE, agent/sampling/nativestack.c),
+ * root first: a Python frame of the sample, or a native one. */
+typedef struct stack_item {
+	int32_t py;          /* the Python frame's index in the sample's frames; -1: native */
+	const char *name;    /* native: the function, or "0xOFFSET" without a symbol */
+	const char *file;    /* native: the module's file name, "" when unknown */
+} stack_item;
+
 /* Lists up to max threads of every interpreter. Returns how many it found; a list
  * that cannot be read to its end yields the threads read so far. */
 int pythreads__list(const py_runtime *rt, py_thread *out, int max);
