@@ -18,7 +18,9 @@ bpf; the share of samples holding a native frame (a frame whose "(file)" is not 
 and the share holding a frame of zlib's C (libz or the zlib module; about 85 % of
 the work), to see that both really unwound. Since a run also has fixed costs
 (start-up, loading symbols, writing the file), the added CPU of the two rates is
-also split, per round, into a per-sample slope and a per-run remainder.
+also split, per round, into a per-sample slope and a per-run remainder, and the
+CPU that the agent's start and exit alone add (`python -c "import zlib"`) is
+measured too.
 Targets: filspy NATIVE adds at most 30 us of CPU per sample at 100 Hz and 1 kHz,
 and under 1 % of wall time at 100 Hz. Exits 0 when a target is missed: it is a
 measurement, not a test.
@@ -168,6 +170,26 @@ def run(config, rate, args, workload, tmp):
     return result
 
 
+def start_exit_cpu(args, tmp, profilers, runs):
+    """Median CPU (ms) that each filspy setting adds to `python -c "import zlib"`:
+    the agent's start and exit, without sampling work; rotating order."""
+    names = ["none"] + [p for p in profilers if p.startswith("filspy")]
+    cpu = {n: [] for n in names}
+    out = os.path.join(tmp, "start")
+    for i in range(runs):
+        k = i % len(names)
+        for n in names[k:] + names[:k]:
+            shutil.rmtree(out, ignore_errors=True)
+            os.makedirs(out)
+            env = clean_env() if n == "none" else agent_env(args.lib, out, 100, "NATIVE" in n)
+            p = subprocess.Popen([args.python, "-c", "import zlib"], env=env, cwd=out,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            _, status, usage = os.wait4(p.pid, 0)
+            cpu[n].append(usage.ru_utime + usage.ru_stime)
+    base = statistics.median(cpu["none"])
+    return {n: (statistics.median(cpu[n]) - base) * 1e3 for n in names[1:]}
+
+
 def probe_bpf(args, tmp):
     """None when the bpf backend (and NATIVE) can run here, else why not."""
     out = os.path.join(tmp, "probe")
@@ -290,6 +312,10 @@ def main():
                 if marginal:
                     print(f"  {p:<18} {statistics.median(marginal):7.1f} us per sample "
                           f"+ {statistics.median(fixed):6.1f} ms per run")
+        starts = start_exit_cpu(args, tmp, profilers, 10 * args.rounds)
+        if starts:
+            print(f"start + exit alone (python -c 'import zlib', median of {10 * args.rounds}, "
+                  f"CPU added): " + ", ".join(f"{n} {ms:+.1f} ms" for n, ms in starts.items()))
         print()
         n = "filspy bpf+NATIVE"
         if n in profilers:

@@ -143,3 +143,36 @@ def test_native_stack_size_is_checked(profiled):
     r = profiled([python311(), "-c", "print('same')"], FIL_PERF_SPY_NATIVE_STACK="1000")
     assert r.returncode == 0 and r.stdout == "same\n"
     assert "FIL_PERF_SPY_NATIVE_STACK='1000' is not a size from 4 to 64 KiB" in r.stderr
+
+
+@pytest.fixture(scope="module")
+def numpy_python(tmp_path_factory):
+    """A venv of CPython 3.11 with numpy from PyPI's wheel (its OpenBLAS inside)."""
+    import subprocess
+    base = python311()
+    venv = tmp_path_factory.mktemp("numpy") / "venv"
+    p = subprocess.run([base, "-m", "venv", str(venv)], capture_output=True, text=True)
+    if p.returncode != 0:
+        pytest.skip(f"{base} cannot make a venv: {p.stderr.strip()[-200:]}")
+    p = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                        "--disable-pip-version-check", "numpy"], capture_output=True, text=True)
+    if p.returncode != 0:
+        lines = (p.stderr or p.stdout).strip().splitlines()
+        pytest.skip(f"numpy does not install from PyPI here: {lines[-1] if lines else p.returncode}")
+    return venv / "bin" / "python"
+
+
+def test_numpy_matmul_shows_its_blas_frames(profiled, numpy_python):
+    """A @ A: >= 90 % of the samples of that line hold OpenBLAS frames beneath it.
+    OpenBLAS's kernels are hand-written assembly without CFI, so the walk mostly
+    ends in the kernel: the frames between (numpy's ufunc machinery) show only when
+    the sample lands outside the kernel."""
+    line = "multiply (native_matmul.py:14)"  # total += float((A @ A)[0, 0])
+    stacks = {s: n for s, n in native_run(profiled, numpy_python, "native_matmul.py",
+                                          OPENBLAS_NUM_THREADS=1).items() if line in s}
+    total = sum(stacks.values())
+    assert total >= 100, stacks
+    blas = sum(n for s, n in stacks.items()
+               if any(file_of(fr).startswith("libscipy_openblas") for fr in s[s.index(line) + 1:]))
+    print(f"{blas} of {total} samples of {line} hold OpenBLAS frames")
+    assert blas >= 0.9 * total, sorted(stacks.items(), key=lambda kv: -kv[1])[:5]

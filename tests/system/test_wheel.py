@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (AGENT, BPF_SKIP, DEBIAN_PYTHON, ROOT, interpreter_params, plain_env,
-                      pyenv_python)
+from conftest import (AGENT, BPF_SKIP, DEBIAN_PYTHON, ROOT, interpreter_params, parse_folded,
+                      plain_env, pyenv_python)
 
 WHEEL_DIR = ROOT / "build" / "wheel"
 PYSPY = ROOT / "build" / "tools" / "py-spy" / "bin" / "py-spy"
@@ -394,6 +394,39 @@ def test_filare_profiled_by_the_variable_alone(venvs, tmp_path):
         else:
             assert r.stderr == "" and not (cwd / "outputs").exists(), r.stderr
     assert results["plain"] == results["profiled"]
+
+
+def test_filare_native_shows_pydantic_core_under_filare_s_models(venvs, tmp_path):
+    """FIL_PERF_SPY_NATIVE=1 filare run: pydantic-core's frames (Rust) under the
+    Python frames of Filare's models, which validate through it. PyPI's
+    pydantic-core exports no symbol but PyInit__pydantic_core and has no .symtab, so
+    its Rust functions show as `0xOFFSET (_pydantic_core...so)` (demangled Rust
+    names need a build that keeps its symbols); the frames it calls back into
+    (the interpreter's, libc's) are named."""
+    if BPF_SKIP:
+        pytest.skip(BPF_SKIP)
+    if not shutil.which("dot"):
+        pytest.skip("Graphviz's dot is not installed (Filare runs it)")
+    venv = venvs.get(filare_python(), purpose="filare")
+    if not (venv / "bin" / "filare").exists():
+        pip_install(venv / "bin" / "python", "filare==1.6.0", "faker", base=filare_python())
+    # a 40-connector harness: enough model validation for a few dozen samples
+    subprocess.run([sys.executable, ROOT / "bench" / "gen_harness.py", "40",
+                    tmp_path / "demo01.yml"], check=True, capture_output=True)
+    (tmp_path / "out").mkdir()
+    r = run([venv / "bin" / "filare", "run", "demo01.yml", "-f", "hs", "-o", "out"], tmp_path,
+            timeout=120, FIL_PERF_SPY_ENABLED=1, FIL_PERF_SPY_NATIVE=1, FIL_PERF_SPY_BACKEND="bpf",
+            FIL_PERF_SPY_RATE=1000, FIL_PERF_SPY_OUTPUT="raw", FIL_PERF_RUN_LABEL="f")
+    assert r.returncode == 0, r.stderr
+    assert "native frames are left out" not in r.stderr, r.stderr
+    stacks = parse_folded((tmp_path / "outputs" / "perf" / "f-pyspy.txt").read_text())
+    under_models = 0
+    for stack, n in stacks.items():
+        at = next((i for i, fr in enumerate(stack) if "(_pydantic_core." in fr), None)
+        if at is not None and any("filare/" in fr and ".py:" in fr for fr in stack[:at]):
+            under_models += n
+    print(f"{under_models} samples in pydantic-core under Filare's code")
+    assert under_models >= 5, r.stderr
 
 
 ROUTES = [("return", 0), ("exit", 3), ("raise", 1), ("_exit", 4),
