@@ -82,14 +82,40 @@ def test_asan_ubsan_clean_naming_imports_and_keeping_time_order(settings, backen
     assert (outdir / "x-pyspy.speedscope.json").stat().st_size > 0
 
 
-def test_valgrind_finds_nothing_in_the_agent(tmp_path):
+@pytest.mark.parametrize("program", ["native_qsort.py", "gil_threads.py"])
+def test_asan_ubsan_clean_with_native_frames(program, tmp_path):
+    """bpf with FIL_PERF_SPY_NATIVE and IDLE: the merge of every on- and off-CPU
+    sample's native stack (libfilspy-native.so itself is the normal build; valgrind
+    below runs it under memcheck)."""
+    python = pyenv_python(11) or "/usr/bin/python3.11"
+    if not ASAN_AGENT.exists():
+        pytest.skip("build/asan/libfilspy.so not built (make asan)")
+    if BPF_SKIP:
+        pytest.skip(BPF_SKIP)
+    outdir = tmp_path / "out"
+    r = subprocess.run([python, PROGRAMS / program], capture_output=True, text=True, timeout=120,
+                       env=asan_env(outdir, FIL_PERF_SPY_RATE=1000, FIL_PERF_SPY_BACKEND="bpf",
+                                    FIL_PERF_SPY_NATIVE=1, FIL_PERF_SPY_IDLE=1,
+                                    FIL_PERF_SPY_THREADS=1))
+    for marker in SANITIZER_ERRORS:
+        assert marker not in r.stderr, r.stderr[-4000:]
+    assert r.returncode == 0, r.stderr[-2000:]
+    raw = (outdir / "x-pyspy.txt").read_text()
+    assert "(libc.so" in raw, raw[:2000]
+
+
+@pytest.mark.parametrize("settings", [{}, {"FIL_PERF_SPY_BACKEND": "bpf", "FIL_PERF_SPY_NATIVE": "1"}],
+                         ids=["self", "bpf-native"])
+def test_valgrind_finds_nothing_in_the_agent(settings, tmp_path):
     valgrind = require_tool("valgrind")
     python = pyenv_python(11)
     if not python:
         pytest.skip("pyenv CPython 3.11 is not installed")
+    if settings and BPF_SKIP:
+        pytest.skip(BPF_SKIP)
     outdir = tmp_path / "out"
     log = tmp_path / "valgrind.log"
-    env = agent_env(outdir, FIL_PERF_SPY_RATE=200)
+    env = agent_env(outdir, FIL_PERF_SPY_RATE=200, **settings)
     env["PYTHONMALLOC"] = "malloc"  # let memcheck see every allocation
     r = subprocess.run([valgrind, "--error-exitcode=0", f"--log-file={log}", "--num-callers=30",
                         python, PROGRAMS / "long_spin.py", "2"], env=env, capture_output=True,
