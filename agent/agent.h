@@ -55,6 +55,7 @@ typedef struct fs_agent {
 	 * Python threads the backend knows of */
 	uint64_t gil_samples, active_samples;
 	bool gil_known;
+	bool native_frames;           /* the backend records native frames (FIL_PERF_SPY_NATIVE) */
 	int python_threads;
 	int control_fd;               /* listening control socket, -1 when none */
 	bool stop_requested;          /* `stop` over the control socket */

@@ -192,17 +192,19 @@ void *sampler__main(void *arg)
 		finish(a);
 		return NULL;
 	}
+	const char *native = a->native_frames ? " and native frames" : "";
 	if (a->settings.mode == FS_MODE_TOP) /* outputs__write writes nothing then */
-		fs_info("profiling %s (pid %d) with the %s backend at %d Hz for `filspy top %d` "
+		fs_info("profiling %s (pid %d) with the %s backend%s at %d Hz for `filspy top %d` "
 			"(FIL_PERF_SPY_MODE=top: no files written)", a->program, a->pid,
-			a->backend->name, a->settings.rate_hz, a->pid);
+			a->backend->name, native, a->settings.rate_hz, a->pid);
 	else if (a->settings.file[0]) /* -o FILE (descendants: their own names) */
-		fs_info("profiling %s (pid %d) with the %s backend at %d Hz into %s",
-			a->program, a->pid, a->backend->name, a->settings.rate_hz, a->settings.file);
+		fs_info("profiling %s (pid %d) with the %s backend%s at %d Hz into %s",
+			a->program, a->pid, a->backend->name, native, a->settings.rate_hz,
+			a->settings.file);
 	else
-		fs_info("profiling %s (pid %d) with the %s backend at %d Hz into %s/%s-pyspy.*",
-			a->program, a->pid, a->backend->name, a->settings.rate_hz, a->output_dir,
-			a->label);
+		fs_info("profiling %s (pid %d) with the %s backend%s at %d Hz into %s/%s-pyspy.*",
+			a->program, a->pid, a->backend->name, native, a->settings.rate_hz,
+			a->output_dir, a->label);
 	control__open(a);
 	sample_loop(a);
 	if (a->ticks)

@@ -109,6 +109,7 @@ static int bpf_start(fs_agent *a, const char **why)
 	a->lost_known = true;
 	a->gil_samples = a->active_samples = 0;
 	a->gil_known = st->plan.gil_locked != 0;
+	a->native_frames = st->native != NULL;
 	bpf_threads__sync(st, &a->settings);
 	a->python_threads = st->n_mapped;
 	stacks__warn_limits("bpf", &a->settings, &st->rt, st->plan.gil_locked != 0, gilview__on(),

@@ -184,6 +184,7 @@ static int pyspy_start(fs_agent *a, const char **why)
 {
 	a->lost_known = false; /* py-spy does not say what it dropped */
 	a->gil_known = false;
+	a->native_frames = a->settings.native;  /* py-spy --native */
 	a->gil_samples = a->active_samples = 0;
 	a->python_threads = 0;
 	struct pyspy_state *st = calloc(1, sizeof(*st));

@@ -90,6 +90,7 @@ static int self_start(fs_agent *a, const char **why)
 	a->gil_samples = a->active_samples = 0;
 	/* counted in top mode only: it costs a read a round */
 	a->gil_known = pyruntime__knows_gil(&st->rt) && a->settings.mode == FS_MODE_TOP;
+	a->native_frames = false;
 	return 0;
 }
 

@@ -176,3 +176,24 @@ def test_numpy_matmul_shows_its_blas_frames(profiled, numpy_python):
                if any(file_of(fr).startswith("libscipy_openblas") for fr in s[s.index(line) + 1:]))
     print(f"{blas} of {total} samples of {line} hold OpenBLAS frames")
     assert blas >= 0.9 * total, sorted(stacks.items(), key=lambda kv: -kv[1])[:5]
+
+
+def test_auto_with_native_picks_bpf_and_says_so(profiled):
+    r = profiled([python311(), PROGRAMS / "native_zlib.py"], FIL_PERF_SPY_BACKEND=None,
+                 FIL_PERF_SPY_NATIVE=1, FIL_PERF_SPY_OUTPUT="raw")
+    assert r.returncode == 0, r.stderr
+    assert "with the bpf backend and native frames" in r.stderr, r.stderr
+    assert any(is_native(fr) for stack in parse_folded(r.raw()) for fr in stack)
+
+
+def test_auto_with_native_without_bpf_goes_to_pyspy_with_native_frames(profiled,
+                                                                        agent_without_bpf):
+    pyspy = BUILD / "tools" / "py-spy" / "bin" / "py-spy"
+    if not pyspy.exists():
+        pytest.skip(f"{pyspy} is not built (make deps)")
+    r = profiled([python311(), PROGRAMS / "native_zlib.py"], agent=agent_without_bpf,
+                 FIL_PERF_SPY_BACKEND=None, FIL_PERF_SPY_NATIVE=1, FIL_PERF_SPY_OUTPUT="raw",
+                 FIL_PERF_SPY_PYSPY=pyspy)
+    assert r.returncode == 0, r.stderr
+    assert "with the pyspy backend and native frames" in r.stderr, r.stderr
+    assert any(is_native(fr) for stack in parse_folded(r.raw()) for fr in stack)
