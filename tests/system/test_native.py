@@ -197,3 +197,25 @@ def test_auto_with_native_without_bpf_goes_to_pyspy_with_native_frames(profiled,
     assert r.returncode == 0, r.stderr
     assert "with the pyspy backend and native frames" in r.stderr, r.stderr
     assert any(is_native(fr) for stack in parse_folded(r.raw()) for fr in stack)
+
+
+def test_native_frames_in_every_view_and_format(profiled):
+    """IDLE, THREADS and the GIL view with native frames: a thread waiting for the
+    GIL shows the wait's native frames (take_gil), in svg, raw, speedscope, pprof
+    and the GIL view alike."""
+    import gzip
+    r = profiled([python311(), PROGRAMS / "gil_threads.py", "2"], timeout=120,
+                 FIL_PERF_SPY_BACKEND="bpf", FIL_PERF_SPY_NATIVE=1, FIL_PERF_SPY_IDLE=1,
+                 FIL_PERF_SPY_THREADS=1, FIL_PERF_SPY_OUTPUT="svg,raw,speedscope,pprof,gil")
+    assert r.returncode == 0, r.stderr
+    waits = [s for s in parse_folded(r.raw()) if any(fr.startswith("take_gil (") for fr in s)]
+    assert waits, r.raw()[:2000]
+    for stack in waits:
+        assert stack[0].startswith("thread ("), stack
+        at = next(i for i, fr in enumerate(stack) if fr.startswith("take_gil ("))
+        assert is_python(stack[at - 1]) or is_native(stack[at - 1]), stack
+    out = r.outdir
+    assert "take_gil" in (out / "x-pyspy.svg").read_text()
+    assert "take_gil" in (out / "x-pyspy-gil.svg").read_text()
+    assert "take_gil" in (out / "x-pyspy.speedscope.json").read_text()
+    assert b"take_gil" in gzip.decompress((out / "x-pyspy.pb.gz").read_bytes())
