@@ -35,6 +35,7 @@ static void release(struct bpf_state *st)
 		dlclose(st->library);
 	offcpu__free(st->off_cpu);
 	symcache__free(st->stacks.cache);
+	stacks__release(&st->stacks);
 	nativestack__close(st->native);
 	free(st);
 }

@@ -58,6 +58,7 @@ static int self_start(fs_agent *a, const char **why)
 	if (st->stacks.cache)
 		symcache__full_paths(st->stacks.cache, a->settings.full_filenames);
 	st->stacks.rt = &st->rt;
+	st->stacks.want_ids = true; /* idlehold keeps the ids of idle threads' stacks */
 	st->walk = pyframes__new_walk(&st->rt, STACKS_MAX_DEPTH);
 	st->watch = threadwatch__new();
 	st->held = idlehold__new();
@@ -228,6 +229,7 @@ static void self_stop(fs_agent *a)
 		 symcache__size(st->stacks.cache), (unsigned long long)scans,
 		 (unsigned long long)quiet);
 	symcache__free(st->stacks.cache);
+	stacks__release(&st->stacks);
 	pyframes__free_walk(st->walk);
 	threadwatch__free(st->watch);
 	idlehold__free(st->held);

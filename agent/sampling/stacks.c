@@ -78,7 +78,7 @@ static void emit(fs_profile *p, const fs_settings *s, stack_builder *b, uint64_t
 		b->ids[k++] = profile__intern_frame(p, KEY_TRUNCATED, 0, "[truncated]", "",
 						    FS_ORIGIN_SPECIAL);
 	size_t first_python = k;
-	bool imports = false;
+	bool imports = false, complete = true;
 	int used = 0;
 	size_t n = b->items ? b->n_items : (size_t)(depth > 0 ? depth : 0);
 	for (size_t j = 0; j < n && k < STACKS_MAX_DEPTH + 3; j++) {
@@ -96,11 +96,14 @@ static void emit(fs_profile *p, const fs_settings *s, stack_builder *b, uint64_t
 		if (i >= depth)
 			continue;
 		const sym_entry *e = b->entries[i];
-		if (!e)
+		if (!e) {
+			complete = false;
 			continue;
+		}
 		if (checks && checks[i] && checks[i] != (uint32_t)e->check_name) {
 			if (count_stale)
 				b->stale++;
+			complete = false;
 			continue;
 		}
 		bool machinery = !s->raw_imports && e->import_role != SYM_IMPORT_NONE;
@@ -119,9 +122,38 @@ static void emit(fs_profile *p, const fs_settings *s, stack_builder *b, uint64_t
 		k = first_python + imports__collapse(p, b->ids + first_python, k - first_python,
 						     b->known + first_python);
 	b->n_ids = k > first_python ? k : 0;
+	b->last_node = FS_ROOT_NODE;
+	b->last_cacheable = complete && !imports;
 	if (k > first_python)
-		profile__add_thread_stack(p, tid, profile__timeline(p) ? threadnames__of(tid) : NULL,
-					  b->ids, k, weight);
+		b->last_node = profile__add_thread_stack_at(
+			p, tid, profile__timeline(p) ? threadnames__of(tid) : NULL, b->ids, k, weight);
+}
+
+/* The key of a sample for b->seen, 0 when it must go the long way: native frames,
+ * or a second profile (the GIL view) to add it to as well. */
+static uint64_t seen_key(fs_agent *a, stack_builder *b, bool to_main, const fs_profile *second,
+			 int tid, const py_frame_ref *frames, const uint32_t *checks, int depth,
+			 bool truncated)
+{
+	if (!to_main || second || b->items)
+		return 0;
+	if (!b->seen_tried) {
+		b->seen_tried = true;
+		b->seen = stackcache__new();
+	}
+	if (!b->seen)
+		return 0;
+	/* the thread's root names it: a renamed thread is a new stack */
+	uint64_t salt = a->settings.threads
+		? hash__string(HASH_FNV_OFFSET ^ (uint64_t)(uint32_t)tid, threadnames__of(tid)) : 0;
+	return stackcache__key(frames, checks, depth, truncated, salt);
+}
+
+void stacks__release(stack_builder *b)
+{
+	stackcache__free(b->seen);
+	b->seen = NULL;
+	b->seen_tried = false;
 }
 
 void stacks__add_again(fs_agent *a, int tid, const fs_frame_id *ids, size_t n, uint64_t weight)
@@ -145,10 +177,21 @@ void stacks__add_both(fs_agent *a, stack_builder *b, bool to_main, fs_profile *s
 {
 	if (depth > STACKS_MAX_DEPTH)
 		depth = STACKS_MAX_DEPTH;
+	uint64_t key = seen_key(a, b, to_main, second, tid, frames, checks, depth, truncated);
+	fs_node_id node = key ? stackcache__find(b->seen, key) : FS_ROOT_NODE;
+	if (node != FS_ROOT_NODE) {
+		fs_profile *p = a->profile;
+		profile__add_at_node(p, tid, profile__timeline(p) ? threadnames__of(tid) : NULL, node,
+				     weight);
+		b->n_ids = b->want_ids ? profile__stack_of(p, node, b->ids, STACKS_MAX_DEPTH + 3) : 0;
+		return;
+	}
 	symcache__resolve_checked(b->cache, frames, checks, depth, b->entries);
 	if (to_main)
 		emit(a->profile, &a->settings, b, 0, NULL, a->settings.threads, true, tid, frames,
 		     checks, depth, truncated, weight);
+	if (key && b->last_cacheable)
+		stackcache__put(b->seen, key, b->last_node);
 	if (second)
 		emit(second, &a->settings, b, root_key, root_name, true, !to_main, tid, frames,
 		     checks, depth, truncated, weight);

@@ -11,6 +11,7 @@
 #include "filspy/pystack.h"
 #include "filspy/pystacks.h"
 #include "filspy/symcache.h"
+#include "sampling/stackcache.h"
 
 /* the bpf program's depth too (one constant in pystacks.h) */
 #define STACKS_MAX_DEPTH FS_STACK_MAX_DEPTH
@@ -33,7 +34,17 @@ typedef struct stack_builder {
 	 * the sample's Python frames alone (the caller sets and clears it) */
 	const stack_item *items;
 	size_t n_items;
+	/* samples of a stack seen before (sampling/stackcache.c): made at the first
+	 * sample, freed by stacks__release */
+	stack_cache *seen;
+	bool seen_tried;
+	fs_node_id last_node;  /* where emit's last stack ended (FS_ROOT_NODE: nowhere) */
+	bool want_ids;         /* ids/n_ids must hold a stack seen before too (idlehold) */
+	bool last_cacheable;   /* every frame of it resolved, none stale, no import name */
 } stack_builder;
+
+/* Frees what the builder made for itself (not its symbol cache). */
+void stacks__release(stack_builder *b);
 
 /* Adds one sample of thread tid whose frames (innermost first) are frames[0..depth)
  * to a->profile, under a `thread (TID): NAME` root with FIL_PERF_SPY_THREADS and

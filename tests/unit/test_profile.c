@@ -113,3 +113,26 @@ Test(profile, a_renamed_frame_keeps_its_samples_under_the_new_name)
 	free(raw);
 	profile__free(p);
 }
+
+Test(profile, a_stack_again_at_its_node_counts_as_added_again)
+{
+	fs_profile *p = profile__new(0), *q = profile__new(0);
+	fs_frame_id m = profile__intern_frame(p, 1, 1, "<module>", "app.py", FS_ORIGIN_OWN);
+	fs_frame_id a = profile__intern_frame(p, 2, 5, "a", "app.py", FS_ORIGIN_OWN);
+	cr_assert_eq(profile__intern_frame(q, 1, 1, "<module>", "app.py", FS_ORIGIN_OWN), m);
+	cr_assert_eq(profile__intern_frame(q, 2, 5, "a", "app.py", FS_ORIGIN_OWN), a);
+	fs_frame_id s[] = { m, a };
+	fs_node_id leaf = profile__add_thread_stack_at(p, 7, NULL, s, 2, 1);
+	profile__add_at_node(p, 7, NULL, leaf, 4);
+	profile__add_thread_stack(q, 7, NULL, s, 2, 5);
+	char *pr = raw_of(p), *qr = raw_of(q);
+	cr_assert_str_eq(pr, qr);
+	cr_assert_str_eq(pr, "<module> (app.py:1);a (app.py:5) 5\n");
+	fs_frame_id back[4];
+	cr_assert_eq(profile__stack_of(p, leaf, back, 4), 2);
+	cr_assert(back[0] == m && back[1] == a);
+	free(pr);
+	free(qr);
+	profile__free(p);
+	profile__free(q);
+}
