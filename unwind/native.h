@@ -42,6 +42,9 @@ struct fsnative_session {
 	struct name_entry *names;
 	size_t names_used;
 	size_t names_bytes;
+	/* symtab.c: per module, its functions sorted by address */
+	struct module_table *tables, *last_table;
+	size_t n_tables, cap_tables;
 };
 
 /* session.c: reports pid's mappings to a new Dwfl; 0 or -errno (why filled). */
@@ -65,6 +68,11 @@ int debuginfo__find(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
 int unwind__attach(fsnative_session *s, char *why, size_t why_size);
 int unwind__walk(fsnative_session *s, int tid, const uint64_t regs[FSNATIVE_NREGS],
 		 const uint8_t *stack, size_t len, uint64_t stack_addr, uint64_t *pcs, int max);
+
+/* symtab.c: the function of module m that pc lies in (its first address in
+ * *start), or NULL; the module's table is built at its first address. */
+const char *symtab__function(fsnative_session *s, Dwfl_Module *m, uint64_t pc, uint64_t *start);
+void symtab__free(fsnative_session *s);
 
 /* symbols.c */
 int symbols__lookup(fsnative_session *s, uint64_t pc, fsnative_symbol *out);

@@ -134,12 +134,11 @@ int symbols__lookup(fsnative_session *s, uint64_t pc, fsnative_symbol *out)
 		return 0;  /* not cached: a later re-read may find it */
 	out->module = base_name(path);
 	out->offset = file_offset(m, pc, low);
-	GElf_Off off;
-	GElf_Sym sym;
-	const char *name = dwfl_module_addrinfo(m, pc, &off, &sym, NULL, NULL, NULL);
-	if (name && name[0]) {
+	uint64_t start = 0;
+	const char *name = symtab__function(s, m, pc, &start);
+	if (name) {
 		out->name = readable(s, name);
-		out->start = pc - off;
+		out->start = start;
 	}
 	remember(s, pc, out);
 	return 0;
@@ -147,6 +146,7 @@ int symbols__lookup(fsnative_session *s, uint64_t pc, fsnative_symbol *out)
 
 void symbols__free(fsnative_session *s)
 {
+	symtab__free(s);
 	if (s->names)
 		for (size_t i = 0; i < NAME_SLOTS; i++)
 			free(s->names[i].demangled);

@@ -130,12 +130,14 @@ static void emit(fs_profile *p, const fs_settings *s, stack_builder *b, uint64_t
 }
 
 /* The key of a sample for b->seen, 0 when it must go the long way: native frames,
- * or a second profile (the GIL view) to add it to as well. */
+ * a second profile (the GIL view) to add it to as well, or no check words (the
+ * self backend's samples: the symbol cache reads each code object again to tell
+ * one freed and replaced at the same address, which a key of addresses cannot). */
 static uint64_t seen_key(fs_agent *a, stack_builder *b, bool to_main, const fs_profile *second,
 			 int tid, const py_frame_ref *frames, const uint32_t *checks, int depth,
 			 bool truncated)
 {
-	if (!to_main || second || b->items)
+	if (!to_main || second || b->items || !checks)
 		return 0;
 	if (!b->seen_tried) {
 		b->seen_tried = true;
