@@ -23,6 +23,15 @@
  * part of a period already run on each CPU: once every RESTART_PERIODS periods,
  * about 1/(2 RESTART_PERIODS) of the samples. */
 #define RESTART_PERIODS 25
+/* and at most every RESTART_MIN_NS: a restart is an ioctl and an IPI per CPU,
+ * which at 1 kHz every 25 ms was a visible part of the sampler's time */
+#define RESTART_MIN_NS 100000000ULL
+
+static uint64_t restart_gap(const struct bpf_state *st)
+{
+	uint64_t gap = RESTART_PERIODS * st->period_ns;
+	return gap > RESTART_MIN_NS ? gap : RESTART_MIN_NS;
+}
 #define RATE_SPREAD 0.25
 
 /* A record's frames, back to what the symbol cache expects, into frames/checks. */
@@ -194,7 +203,7 @@ void bpf_records__end_stops(fs_agent *a, struct bpf_state *st, uint64_t now)
 void bpf_records__start_clocks(struct bpf_state *st, int pid)
 {
 	st->random = rng__seed((uint64_t)clock__now_ns() ^ ((uint64_t)pid << 32));
-	st->next_restart = now_ns() + RESTART_PERIODS * st->period_ns;
+	st->next_restart = now_ns() + restart_gap(st);
 }
 
 void bpf_records__tick_clocks(struct bpf_state *st, uint64_t now)
@@ -205,5 +214,5 @@ void bpf_records__tick_clocks(struct bpf_state *st, uint64_t now)
 	uint64_t period = (uint64_t)((double)st->period_ns / (1.0 + spread));
 	if (st->api->set_period(st->session, period) < 0)
 		fs_debug("bpf backend: the clocks' period cannot be changed");
-	st->next_restart = now + RESTART_PERIODS * st->period_ns;
+	st->next_restart = now + restart_gap(st);
 }
