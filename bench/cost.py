@@ -10,7 +10,9 @@ after start-up divided by the samples it took in that window:
   control socket (`info`) at the window's ends; the bpf program's own time runs
   on the sampled thread and is not in it (bench/bpf.py measures it);
 - py-spy / Austin: the profiler process's CPU (/proc/PID/stat), samples = the
-  rate times the window (both take one sample per tick of a busy thread).
+  rate times the window (both take one sample per tick of a busy thread);
+- with native frames (filspy's FIL_PERF_SPY_NATIVE with bpf, py-spy --native)
+  as well, the same way.
 
 Medians of --rounds interleaved rounds in rotating order.
 
@@ -106,28 +108,31 @@ def measure(kind, lib, args, tmp, env):
     cmd = [args.python, prog, str(args.depth), ready]
     e = dict(env)
     outdir = os.path.join(tmp, "out")
-    if kind in ("self", "bpf"):
-        e.update(LD_PRELOAD=lib, FIL_PERF_SPY_ENABLED="1", FIL_PERF_SPY_BACKEND=kind,
+    agent = kind in ("self", "bpf", "bpf-native")
+    if agent:
+        e.update(LD_PRELOAD=lib, FIL_PERF_SPY_ENABLED="1", FIL_PERF_SPY_BACKEND=kind.split("-")[0],
                  FIL_PERF_SPY_RATE=str(args.rate), FIL_PERF_SPY_OUTPUT="raw",
-                 FIL_PERF_OUTPUT_DIR=outdir, FIL_PERF_SPY_QUIET="1")
-    elif kind == "py-spy":
+                 FIL_PERF_OUTPUT_DIR=outdir, FIL_PERF_SPY_QUIET="1",
+                 FIL_PERF_SPY_NATIVE="1" if kind == "bpf-native" else "0")
+    elif kind.startswith("py-spy"):
         cmd = [args.pyspy, "record", "-r", str(args.rate), "-f", "raw", "-o",
-               os.path.join(tmp, "pyspy.txt"), "--"] + cmd
+               os.path.join(tmp, "pyspy.txt")] + (["--native"] if kind == "py-spy-native" else []) \
+            + ["--"] + cmd
     elif kind == "austin":
         cmd = [args.austin, "-s", "-i", str(max(1, 1000000 // args.rate)), "-o",
                os.path.join(tmp, "austin.txt")] + cmd
     proc = subprocess.Popen(cmd, env=e, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         program_tid = wait_for(ready, proc)
-        pid = program_tid if kind in ("self", "bpf") else proc.pid
+        pid = program_tid if agent else proc.pid
         time.sleep(1.0)  # past the start: the agent's and the profilers' set-up
-        if kind in ("self", "bpf"):
+        if agent:
             c0, s0 = agent_cpu_ns(pid, program_tid), agent_samples(pid)
         else:
             c0 = process_cpu_ns(pid)
         t0 = time.monotonic()
         time.sleep(args.window)
-        if kind in ("self", "bpf"):
+        if agent:
             c1, s1 = agent_cpu_ns(pid, program_tid), agent_samples(pid)
         else:
             c1 = process_cpu_ns(pid)
@@ -171,12 +176,13 @@ def main():
     tmp = tempfile.mkdtemp(prefix="filspy-cost-")
     with open(os.path.join(tmp, "workload.py"), "w") as f:
         f.write(PROGRAM)
-    rows = [("filspy self", "self", LIB), ("filspy bpf", "bpf", LIB)]
+    rows = [("filspy self", "self", LIB), ("filspy bpf", "bpf", LIB),
+            ("filspy bpf+native", "bpf-native", LIB)]
     if args.baseline_lib:
         rows += [("baseline self", "self", args.baseline_lib), ("baseline bpf", "bpf", args.baseline_lib)]
     skipped = []
     if os.path.exists(args.pyspy):
-        rows.append(("py-spy", "py-spy", None))
+        rows += [("py-spy", "py-spy", None), ("py-spy --native", "py-spy-native", None)]
     else:
         skipped.append(f"py-spy: {args.pyspy} missing (make deps)")
     if args.austin:
