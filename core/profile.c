@@ -256,19 +256,18 @@ int profile__add_stack(fs_profile *p, const fs_frame_id *frames, size_t n, uint6
 	return 0;
 }
 
-int profile__add_thread_stack(fs_profile *p, int tid, const char *thread_name,
-			      const fs_frame_id *frames, size_t n, uint64_t count)
-{
-	profile__add_thread_stack_at(p, tid, thread_name, frames, n, count);
-	return 0;
-}
-
 fs_node_id profile__add_thread_stack_at(fs_profile *p, int tid, const char *thread_name,
 					const fs_frame_id *frames, size_t n, uint64_t count)
 {
 	fs_node_id leaf = add(p, frames, n, count);
 	timeline__add(p->timeline, tid, thread_name, leaf, count);
 	return leaf;
+}
+
+int profile__add_thread_stack(fs_profile *p, int tid, const char *thread_name,
+			      const fs_frame_id *frames, size_t n, uint64_t count)
+{
+	return profile__add_thread_stack_at(p, tid, thread_name, frames, n, count), 0;
 }
 
 void profile__add_at_node(fs_profile *p, int tid, const char *thread_name, fs_node_id node,
