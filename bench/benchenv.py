@@ -15,3 +15,18 @@ def clean_env():
     """os.environ without FIL_PERF_* settings, LD_PRELOAD and the activation mark."""
     return {k: v for k, v in os.environ.items()
             if not k.upper().startswith("FIL_PERF_") and k not in ("LD_PRELOAD", "FILSPY_ACTIVATION")}
+
+
+def agent_cpu_ns(pid, program_tids):
+    """CPU ns of every task of pid but the program's own threads (program_tids): the
+    agent's threads, from /proc/PID/task/TID/schedstat."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        if int(tid) in program_tids:
+            continue
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except OSError:
+            pass
+    return total

@@ -30,7 +30,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchenv import clean_env, default_python  # noqa: E402
+from benchenv import agent_cpu_ns, clean_env, default_python  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIB = os.path.join(ROOT, "build", "libfilspy.so")
@@ -54,22 +54,6 @@ def down(n):
         down(n - 1)
 down(depth - 2)
 """
-
-
-def ticks_ns(path):
-    with open(path) as f:
-        return int(f.read().split()[0])
-
-
-def agent_cpu_ns(pid, program_tid):
-    total = 0
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        if int(tid) != program_tid:
-            try:
-                total += ticks_ns(f"/proc/{pid}/task/{tid}/schedstat")
-            except OSError:
-                pass
-    return total
 
 
 def process_cpu_ns(pid):
@@ -127,13 +111,13 @@ def measure(kind, lib, args, tmp, env):
         pid = program_tid if agent else proc.pid
         time.sleep(1.0)  # past the start: the agent's and the profilers' set-up
         if agent:
-            c0, s0 = agent_cpu_ns(pid, program_tid), agent_samples(pid)
+            c0, s0 = agent_cpu_ns(pid, {program_tid}), agent_samples(pid)
         else:
             c0 = process_cpu_ns(pid)
         t0 = time.monotonic()
         time.sleep(args.window)
         if agent:
-            c1, s1 = agent_cpu_ns(pid, program_tid), agent_samples(pid)
+            c1, s1 = agent_cpu_ns(pid, {program_tid}), agent_samples(pid)
         else:
             c1 = process_cpu_ns(pid)
             s0, s1 = 0, args.rate * (time.monotonic() - t0)

@@ -22,7 +22,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchenv import clean_env, default_python  # noqa: E402
+from benchenv import agent_cpu_ns, clean_env, default_python  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIB = os.path.join(ROOT, "build", "libfilspy.so")
@@ -41,19 +41,6 @@ while not os.path.exists(ids + ".stop"):
     for _ in range(10000):
         x += 1
 """
-
-
-def agent_cpu_ns(pid, program_tids):
-    total = 0
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        if int(tid) in program_tids:
-            continue
-        try:
-            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-                total += int(f.read().split()[0])
-        except OSError:
-            pass
-    return total
 
 
 def one(lib, python, backend, idle, threads, window, warmup):

@@ -267,7 +267,8 @@ fs_node_id profile__add_thread_stack_at(fs_profile *p, int tid, const char *thre
 int profile__add_thread_stack(fs_profile *p, int tid, const char *thread_name,
 			      const fs_frame_id *frames, size_t n, uint64_t count)
 {
-	return profile__add_thread_stack_at(p, tid, thread_name, frames, n, count), 0;
+	profile__add_thread_stack_at(p, tid, thread_name, frames, n, count);
+	return 0;
 }
 
 void profile__add_at_node(fs_profile *p, int tid, const char *thread_name, fs_node_id node,
@@ -278,19 +279,6 @@ void profile__add_at_node(fs_profile *p, int tid, const char *thread_name, fs_no
 	p->nodes[node].self += count;
 	p->samples += count;
 	timeline__add(p->timeline, tid, thread_name, node, count);
-}
-
-size_t profile__stack_of(const fs_profile *p, fs_node_id node, fs_frame_id *out, size_t max)
-{
-	size_t n = 0;
-	for (fs_node_id at = node; at != FS_ROOT_NODE && at < p->n_nodes; at = p->nodes[at].parent)
-		n++;
-	if (n > max)
-		n = max;
-	size_t i = n;
-	for (fs_node_id at = node; i && at != FS_ROOT_NODE; at = p->nodes[at].parent)
-		out[--i] = p->nodes[at].frame;
-	return n;
 }
 
 int profile__keep_timeline(fs_profile *p, size_t max_entries)

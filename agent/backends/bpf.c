@@ -113,8 +113,9 @@ static int bpf_start(fs_agent *a, const char **why)
 	a->native_frames = st->native != NULL;
 	bpf_threads__sync(st, &a->settings);
 	a->python_threads = st->n_mapped;
-	stacks__warn_limits("bpf", &a->settings, &st->rt, st->plan.gil_locked != 0, gilview__on(),
-			    st->plan.gil_size != 0);
+	/* native frames: native_start said why when it could not have them */
+	stacks__warn_limits("bpf", &a->settings, &st->rt, true, st->plan.gil_locked != 0,
+			    gilview__on(), st->plan.gil_size != 0);
 	return 0;
 }
 

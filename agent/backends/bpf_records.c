@@ -166,7 +166,7 @@ void bpf_records__on_record(void *ctx, const struct fsbpf_sample *head,
 		e = st->off_cpu ? offcpu__prepare(st->off_cpu, tid, head->depth) : NULL;
 		if (!e)
 			return;
-		e->depth = copy_frames(st, head, frames, e->frames, e->checks, st->entries);
+		e->depth = copy_frames(st, head, frames, e->frames, e->checks, st->native ? st->entries : NULL);
 		size_t n = 0;
 		const stack_item *items = merged(st, tid, head, frames, e->depth, &n);
 		offcpu__keep_items(e, items, items ? n : 0);
@@ -177,7 +177,7 @@ void bpf_records__on_record(void *ctx, const struct fsbpf_sample *head,
 		e->guessed = false;
 		return;
 	}
-	int depth = copy_frames(st, head, frames, st->frames, st->checks, st->entries);
+	int depth = copy_frames(st, head, frames, st->frames, st->checks, st->native ? st->entries : NULL);
 	enum fs_thread_state state = state_of(head, e);
 	a->lost_cut += (head->flags & (FSBPF_TRUNCATED | FSBPF_READ_ERROR)) != 0;
 	st->stacks.items = merged(st, tid, head, frames, depth, &st->stacks.n_items);

@@ -58,7 +58,6 @@ static int self_start(fs_agent *a, const char **why)
 	if (st->stacks.cache)
 		symcache__full_paths(st->stacks.cache, a->settings.full_filenames);
 	st->stacks.rt = &st->rt;
-	st->stacks.want_ids = true; /* idlehold keeps the ids of idle threads' stacks */
 	st->walk = pyframes__new_walk(&st->rt, STACKS_MAX_DEPTH);
 	st->watch = threadwatch__new();
 	st->held = idlehold__new();
@@ -73,7 +72,7 @@ static int self_start(fs_agent *a, const char **why)
 	}
 	fs_debug("CPython %s, offsets from %s", st->rt.version, st->rt.offsets_source);
 	bool knows_gil = pyruntime__knows_gil(&st->rt);
-	stacks__warn_limits("self", &a->settings, &st->rt, knows_gil,
+	stacks__warn_limits("self", &a->settings, &st->rt, false, knows_gil,
 			    a->settings.formats & FS_FORMAT_GIL, knows_gil);
 	threadnames__forget(); /* in a forked child: the parent's threads */
 	if (gilview__start(a) < 0) {

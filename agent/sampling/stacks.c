@@ -185,7 +185,7 @@ void stacks__add_both(fs_agent *a, stack_builder *b, bool to_main, fs_profile *s
 		fs_profile *p = a->profile;
 		profile__add_at_node(p, tid, profile__timeline(p) ? threadnames__of(tid) : NULL, node,
 				     weight);
-		b->n_ids = b->want_ids ? profile__stack_of(p, node, b->ids, STACKS_MAX_DEPTH + 3) : 0;
+		b->n_ids = 0; /* only the self backend keeps ids (idlehold), and it never hits */
 		return;
 	}
 	symcache__resolve_checked(b->cache, frames, checks, depth, b->entries);
@@ -263,11 +263,9 @@ out:
 }
 
 void stacks__warn_limits(const char *backend, const fs_settings *s, const py_runtime *rt,
-			 bool holder_known, bool view, bool gil_known)
+			 bool native_known, bool holder_known, bool view, bool gil_known)
 {
-	/* the self backend would have to stop a thread to copy its registers and
-	 * stack, which it never does to the program */
-	if (s->native && strcmp(backend, "bpf"))
+	if (s->native && !native_known)
 		fs_warn("FIL_PERF_SPY_NATIVE: the %s backend sees Python frames only; "
 			"native frames are left out (the bpf and pyspy backends have them)", backend);
 	if (s->gil && !holder_known)

@@ -39,7 +39,6 @@ typedef struct stack_builder {
 	stack_cache *seen;
 	bool seen_tried;
 	fs_node_id last_node;  /* where emit's last stack ended (FS_ROOT_NODE: nowhere) */
-	bool want_ids;         /* ids/n_ids must hold a stack seen before too (idlehold) */
 	bool last_cacheable;   /* every frame of it resolved, none stale, no import name */
 } stack_builder;
 
@@ -75,11 +74,12 @@ void stacks__add_both(fs_agent *a, stack_builder *b, bool to_main, fs_profile *s
 void stacks__dump(fs_agent *a, const py_runtime *rt, stack_builder *b, FILE *f);
 
 /* The warnings of a backend that walks frames itself (self, bpf) at start, one
- * place for their words: the self backend leaves native frames out
- * (FIL_PERF_SPY_NATIVE; bpf says itself when it cannot have them); without
+ * place for their words: native frames are left out unless native_known
+ * (FIL_PERF_SPY_NATIVE: bpf says itself why when it cannot have them; self
+ * would have to stop a thread to copy its registers and stack); without
  * holder_known, FIL_PERF_SPY_GIL keeps every thread; with view (the GIL view is
  * asked) but without gil_known, the view cannot tell waiting threads. */
 void stacks__warn_limits(const char *backend, const fs_settings *s, const py_runtime *rt,
-			 bool holder_known, bool view, bool gil_known);
+			 bool native_known, bool holder_known, bool view, bool gil_known);
 
 #endif

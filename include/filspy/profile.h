@@ -70,10 +70,6 @@ fs_node_id profile__add_thread_stack_at(fs_profile *p, int tid, const char *thre
 void profile__add_at_node(fs_profile *p, int tid, const char *thread_name, fs_node_id node,
 			  uint64_t count);
 
-/* The frames of the stack that ends at node, root first, into out (at most max).
- * Returns how many. */
-size_t profile__stack_of(const fs_profile *p, fs_node_id node, fs_frame_id *out, size_t max);
-
 /* From now on the profile keeps the order of the samples given with
  * profile__add_thread_stack, per thread, in a timeline of at most max_entries (0:
  * the default cap, see filspy/timeline.h). Returns 0, or -1 when out of memory. */

@@ -219,3 +219,14 @@ def test_native_frames_in_every_view_and_format(profiled):
     assert "take_gil" in (out / "x-pyspy-gil.svg").read_text()
     assert "take_gil" in (out / "x-pyspy.speedscope.json").read_text()
     assert b"take_gil" in gzip.decompress((out / "x-pyspy.pb.gz").read_bytes())
+
+
+def test_self_backend_with_native_says_one_line_and_records_python(profiled):
+    """The self backend would have to stop a thread to copy its registers and stack:
+    one line naming the backends that can, and the Python frames as ever."""
+    r = profiled([python311(), PROGRAMS / "native_zlib.py"], FIL_PERF_SPY_BACKEND="self",
+                 FIL_PERF_SPY_NATIVE=1, FIL_PERF_SPY_OUTPUT="raw")
+    assert r.returncode == 0 and r.stdout == "", r.stderr
+    lines = [line for line in r.stderr.splitlines() if "FIL_PERF_SPY_NATIVE" in line]
+    assert len(lines) == 1 and "the bpf and pyspy backends have them" in lines[0], r.stderr
+    assert not any(is_native(fr) for stack in parse_folded(r.raw()) for fr in stack)
