@@ -24,7 +24,9 @@
  * the first call (bench/consistent.py); on 3.6-3.10, where each frame is a read of
  * its own, a program that changes its chain every few microseconds outruns the
  * reads, and more attempts only cost CPU. */
+#ifndef WALK_ATTEMPTS
 #define WALK_ATTEMPTS 4
+#endif
 /* held samples of idle threads go into the profile at least this often */
 #define HELD_FLUSH_NS 1000000000LL
 

@@ -30,7 +30,9 @@ static int find_range(const struct snap *sn, uintptr_t frame, size_t len, int hi
 	/* a caller read ahead with its callee (read_guessed) */
 	if (hint >= 0 && hint + 1 < sn->n && in_range(&sn->r[hint + 1], frame, len))
 		return hint + 1;
-	for (int i = sn->n - 1, tries = 0; i >= 0 && tries < 8; i--, tries++)
+	/* all of a small copy (a C-stack guess: its frames in no fixed order) */
+	int most = sn->n <= 64 ? 64 : 8;
+	for (int i = sn->n - 1, tries = 0; i >= 0 && tries < most; i--, tries++)
 		if (in_range(&sn->r[i], frame, len))
 			return i;
 	return -1;
@@ -73,21 +75,16 @@ static const unsigned char *read_into(struct py_walk *w, struct snap *sn, uintpt
 	return sn->r[sn->n - 1].copy + (frame - lo);
 }
 
-static struct link *link_of(const struct py_walk *w, uintptr_t frame)
-{
-	return &w->links[(((frame >> 4) * 0x9e3779b97f4a7c15ull) >> 52) & (LINKS - 1)];
-}
-
 /* frame's caller of last time, when it was the same the time before; else 0 */
 static uintptr_t stable_previous(const struct py_walk *w, uintptr_t frame)
 {
-	const struct link *l = link_of(w, frame);
+	const struct link *l = framecopies__link_of(w, frame);
 	return l->frame == frame && l->stable ? l->previous : 0;
 }
 
 void framecopies__learn(struct py_walk *w, uintptr_t frame, uintptr_t previous)
 {
-	struct link *l = link_of(w, frame);
+	struct link *l = framecopies__link_of(w, frame);
 	bool stable = l->frame == frame && l->previous == previous;
 	*l = (struct link){ frame, previous, stable };
 }
@@ -147,6 +144,26 @@ int framecopies__fetch(struct py_walk *w, int k, uintptr_t frame, unsigned char 
 	return 0;
 }
 
+/* What must not have changed in a frame between the walk and the re-read: its link,
+ * its code, whether it runs, who owns it, and for a caller (not the innermost frame,
+ * which runs on) the instruction it called from, which holds still during the call. */
+bool framecopies__same_frame(const py_runtime *rt, const unsigned char *a, const unsigned char *b,
+			     bool innermost)
+{
+	const py_offsets *o = rt->off;
+	if (framecopies__word(a, o->frame_previous) != framecopies__word(b, o->frame_previous) ||
+	    framecopies__word(a, o->frame_code) != framecopies__word(b, o->frame_code))
+		return false;
+	if (o->frame_executing != PY_NO_OFFSET && a[o->frame_executing] != b[o->frame_executing])
+		return false;
+	if (o->frame_owner != PY_NO_OFFSET && a[o->frame_owner] != b[o->frame_owner])
+		return false;
+	if (innermost)
+		return true;
+	size_t instr = rt->instr_is_pointer ? sizeof(uintptr_t) : sizeof(int);
+	return memcmp(a + o->frame_instr, b + o->frame_instr, instr) == 0;
+}
+
 static struct snap *new_snap(void)
 {
 	struct snap *sn = calloc(1, sizeof(*sn));
@@ -177,9 +194,13 @@ py_walk *pyframes__new_walk(const py_runtime *rt, int max)
 	w->cur = new_snap();
 	w->next = new_snap();
 	w->reqs = calloc(MAX_RANGES + 2, sizeof(*w->reqs));
-	w->links = w->blocks ? NULL : calloc(LINKS, sizeof(*w->links));
+	if (!w->blocks) {
+		w->links = calloc(LINKS, sizeof(*w->links));
+		w->hints = calloc(CSTACK_HINTS, sizeof(*w->hints));
+		w->window = malloc(CSTACK_FIRST_WINDOW);
+	}
 	if (!w->addr || !w->range_of || !w->cur || !w->next || !w->reqs ||
-	    (!w->blocks && !w->links)) {
+	    (!w->blocks && (!w->links || !w->hints || !w->window))) {
 		pyframes__free_walk(w);
 		return NULL;
 	}
@@ -196,5 +217,7 @@ void pyframes__free_walk(py_walk *w)
 	free_snap(w->next);
 	free(w->reqs);
 	free(w->links);
+	free(w->hints);
+	free(w->window);
 	free(w);
 }

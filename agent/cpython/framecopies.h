@@ -44,6 +44,22 @@ struct snap {
 	unsigned char *pool;
 };
 
+/* Before 3.11: where a thread's C stack was read this time (cstackguess.c) */
+#define CSTACK_HINTS 64u
+#define CSTACK_FIRST_WINDOW (64u << 10) /* from the stack's end, where no hint is */
+#define CSTACK_WINDOW (16u << 10)       /* around where the top frame was last time */
+#define CSTACK_ABOVE (12u << 10)        /* of which above it: its callers */
+#define CSTACK_GUESSES 48
+
+#define CSTACK_BACK_OFF 64u /* samples walked frame by frame after two misses */
+
+struct cstack_hint {
+	uintptr_t tstate, stack_end; /* stack_end 0: read it again */
+	uintptr_t at;         /* where the top frame's address was found last, or 0 */
+	unsigned misses;      /* looked from the stack's end and did not find it */
+	unsigned skip;        /* samples left without looking */
+};
+
 struct py_walk {
 	int max;              /* frames addr holds */
 	size_t len;           /* bytes read of each frame */
@@ -56,6 +72,11 @@ struct py_walk {
 		uintptr_t frame, previous;
 		bool stable;          /* previous was the same the time before */
 	} *links;             /* LINKS of them, by frame address (3.6-3.10) */
+	struct cstack_hint *hints; /* CSTACK_HINTS of them, by thread state (3.6-3.10) */
+	struct cstack_hint *window_hint; /* the thread's, of the last read */
+	unsigned char *window;     /* that read of a C stack: CSTACK_FIRST_WINDOW bytes */
+	uintptr_t window_lo;
+	size_t window_len;         /* 0: none this time */
 };
 
 static inline uintptr_t framecopies__word(const unsigned char *buf, int32_t off)
@@ -63,6 +84,17 @@ static inline uintptr_t framecopies__word(const unsigned char *buf, int32_t off)
 	uintptr_t v;
 	memcpy(&v, buf + off, sizeof(v));
 	return v;
+}
+
+static inline struct link *framecopies__link_of(const struct py_walk *w, uintptr_t frame)
+{
+	return &w->links[(((frame >> 4) * 0x9e3779b97f4a7c15ull) >> 52) & (LINKS - 1)];
+}
+
+/* Before 3.11: a walk met frame lately (its link was learned) */
+static inline bool framecopies__known(const struct py_walk *w, uintptr_t frame)
+{
+	return frame && framecopies__link_of(w, frame)->frame == frame;
 }
 
 /* Bytes of a frame read into range i of sn. */
@@ -83,5 +115,28 @@ size_t framecopies__frame_len(const py_runtime *rt);
 
 /* Before 3.11: frame's link was previous in this walk. */
 void framecopies__learn(struct py_walk *w, uintptr_t frame, uintptr_t previous);
+
+/* Two copies of one frame have the same link, code, running state and owner: the
+ * frame did not return in between (nor, as the innermost, was it replaced). A
+ * caller's call site holds still too: with !innermost, that is compared as well. */
+bool framecopies__same_frame(const py_runtime *rt, const unsigned char *a, const unsigned char *b,
+			     bool innermost);
+
+/* cstackguess.c, before 3.11. Reads the thread's top frame pointer (at tstate +
+ * head_off) into *head and, in the same system call, the part of its C stack where
+ * its frames' addresses were last time. Returns the count of those two reads that
+ * were made (the top pointer first). */
+size_t cstackguess__read(const py_runtime *rt, struct py_walk *w, uintptr_t tstate,
+			 uintptr_t *head, int32_t head_off);
+
+/* Into the emptied w->cur: top and the frames that C stack read names as its
+ * callers, in one system call that ends by reading top and the top pointer again.
+ * GUESS_HELD when both held still: every frame read in between is as it was while
+ * top ran, so a walk that needs nothing else is a stack the thread had;
+ * GUESS_MOVED when the thread went on to other frames meanwhile; GUESS_NONE when
+ * there was nothing to guess from (or a guess could not be read). */
+enum guess { GUESS_NONE, GUESS_HELD, GUESS_MOVED };
+enum guess cstackguess__prefetch(const py_runtime *rt, struct py_walk *w, uintptr_t tstate,
+				 uintptr_t top, int32_t head_off);
 
 #endif

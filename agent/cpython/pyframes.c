@@ -80,26 +80,6 @@ int pyframes__walk(const py_runtime *rt, uintptr_t frame, uintptr_t must_reach,
 	return walk(rt, frame, must_reach, out, max, truncated, NULL, NULL);
 }
 
-/* What must not have changed in a frame between the walk and the re-read: its link,
- * its code, whether it runs, who owns it, and for a caller (not the innermost frame,
- * which runs on) the instruction it called from, which holds still during the call. */
-static bool same_frame(const py_runtime *rt, const unsigned char *a, const unsigned char *b,
-		       bool innermost)
-{
-	const py_offsets *o = rt->off;
-	if (framecopies__word(a, o->frame_previous) != framecopies__word(b, o->frame_previous) ||
-	    framecopies__word(a, o->frame_code) != framecopies__word(b, o->frame_code))
-		return false;
-	if (o->frame_executing != PY_NO_OFFSET && a[o->frame_executing] != b[o->frame_executing])
-		return false;
-	if (o->frame_owner != PY_NO_OFFSET && a[o->frame_owner] != b[o->frame_owner])
-		return false;
-	if (innermost)
-		return true;
-	size_t instr = rt->instr_is_pointer ? sizeof(uintptr_t) : sizeof(int);
-	return memcmp(a + o->frame_instr, b + o->frame_instr, instr) == 0;
-}
-
 /* A thread that runs while it is read reuses the memory of frames that returned
  * (on 3.11+ frames sit in data-stack chunks and are overwritten in place): a walk
  * of one read per frame then follows a link into a chain that has replaced the one
@@ -119,7 +99,9 @@ static bool same_frame(const py_runtime *rt, const unsigned char *a, const unsig
 #define CHECK_ROUNDS 6
 /* 3.6-3.10: a frame object's address repeats only when the same function runs
  * again, so walks made again mostly read anew; two are all that pays */
+#ifndef CHECK_ROUNDS_OBJECTS
 #define CHECK_ROUNDS_OBJECTS 2
+#endif
 
 int pyframes__sample(const py_runtime *rt, py_walk *w, uintptr_t tstate, py_frame_ref *out,
 		     int max, bool *truncated)
@@ -128,7 +110,11 @@ int pyframes__sample(const py_runtime *rt, py_walk *w, uintptr_t tstate, py_fram
 	bool cframes = c->cframe_current_frame != PY_NO_OFFSET;
 	uintptr_t head = 0, top = 0, caller = 0, must_reach = 0;
 	*truncated = false;
-	if (memread__word(tstate + (uintptr_t)c->tstate_frame, &head) < 0 || !head)
+	bool guessing = !w->blocks && !cframes;
+	if (guessing ? cstackguess__read(rt, w, tstate, &head, c->tstate_frame) < 1
+		     : memread__word(tstate + (uintptr_t)c->tstate_frame, &head) < 0)
+		return 0;
+	if (!head)
 		return 0;
 	if (!cframes) {
 		top = head;
@@ -148,7 +134,14 @@ int pyframes__sample(const py_runtime *rt, py_walk *w, uintptr_t tstate, py_fram
 	w->cur->used = 0;
 	w->cur->full = w->next->full = false;
 	int k = 0;
+	enum guess guess = guessing ? cstackguess__prefetch(rt, w, tstate, top, c->tstate_frame)
+				    : GUESS_NONE;
+	if (guess == GUESS_MOVED)
+		return -EAGAIN; /* start again from the new top: as quick as this was */
+	int guessed = w->cur->n;
 	int n = walk(rt, top, must_reach, out, max, truncated, w, &k);
+	if (guess == GUESS_HELD && n > 0 && w->cur->n == guessed)
+		return n; /* every frame came from the bracketed read */
 	/* a walk torn on its own (a frame that stopped running) is walked again in
 	 * fresh copies too */
 	int rounds = w->blocks ? CHECK_ROUNDS : CHECK_ROUNDS_OBJECTS;
@@ -180,7 +173,7 @@ int pyframes__sample(const py_runtime *rt, py_walk *w, uintptr_t tstate, py_fram
 			return -EAGAIN; /* a new _PyCFrame: start over from it */
 		bool same = n > 0 && top_again == top;
 		for (int i = 0; same && i < k; i++)
-			same = same_frame(rt, framecopies__bytes(cur, w->range_of[i], w->addr[i]),
+			same = framecopies__same_frame(rt, framecopies__bytes(cur, w->range_of[i], w->addr[i]),
 					  framecopies__bytes(again, w->range_of[i], w->addr[i]), i == 0);
 		if (same)
 			return n;
