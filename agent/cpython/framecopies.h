@@ -77,6 +77,7 @@ struct py_walk {
 	unsigned char *window;     /* that read of a C stack: CSTACK_FIRST_WINDOW bytes */
 	uintptr_t window_lo;
 	size_t window_len;         /* 0: none this time */
+	uint64_t guessed;          /* samples whose frames all came from a guess */
 };
 
 static inline uintptr_t framecopies__word(const unsigned char *buf, int32_t off)

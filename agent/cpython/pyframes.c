@@ -28,10 +28,17 @@ static int walk(const py_runtime *rt, uintptr_t frame, uintptr_t must_reach, py_
 		}
 		unsigned char *buf = local;
 		int err = w ? framecopies__fetch(w, k, frame, buf, &last) : memread__read(buf, frame, len);
-		if (err == -ENOSPC)
-			*truncated = true; /* deeper than the copies hold: kept as cut */
-		if (err < 0)
+		if (err == -EFAULT && w && k > 0) {
+			/* a link read while the thread ran pointed at no memory: torn (a
+			 * stack that holds still has none such), never kept short as whole */
+			*traversed = k;
+			return -EAGAIN;
+		}
+		/* deeper than the copies hold, or an unreadable frame: kept as cut */
+		if (err < 0) {
+			*truncated = true;
 			break;
+		}
 		if (w)
 			w->addr[k] = frame;
 		k++;
@@ -72,6 +79,11 @@ static int walk(const py_runtime *rt, uintptr_t frame, uintptr_t must_reach, py_
 	if (must_reach && !*truncated)
 		return -EAGAIN;
 	return n;
+}
+
+uint64_t pyframes__guessed(const py_walk *w)
+{
+	return w->guessed;
 }
 
 int pyframes__walk(const py_runtime *rt, uintptr_t frame, uintptr_t must_reach,
@@ -140,8 +152,10 @@ int pyframes__sample(const py_runtime *rt, py_walk *w, uintptr_t tstate, py_fram
 		return -EAGAIN; /* start again from the new top: as quick as this was */
 	int guessed = w->cur->n;
 	int n = walk(rt, top, must_reach, out, max, truncated, w, &k);
-	if (guess == GUESS_HELD && n > 0 && w->cur->n == guessed)
+	if (guess == GUESS_HELD && n > 0 && w->cur->n == guessed) {
+		w->guessed++;
 		return n; /* every frame came from the bracketed read */
+	}
 	/* a walk torn on its own (a frame that stopped running) is walked again in
 	 * fresh copies too */
 	int rounds = w->blocks ? CHECK_ROUNDS : CHECK_ROUNDS_OBJECTS;

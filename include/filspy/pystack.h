@@ -54,6 +54,10 @@ typedef struct py_walk py_walk;
 py_walk *pyframes__new_walk(const py_runtime *rt, int max);
 void pyframes__free_walk(py_walk *w);
 
+/* How many of w's samples were read whole in one system call from the frames the
+ * thread's C stack named (3.6-3.10; agent/cpython/cstackguess.c). */
+uint64_t pyframes__guessed(const py_walk *w);
+
 /* The frames of the thread whose state is at tstate, innermost first, as the thread
  * really had them at one moment although it may run while they are read: the walk
  * starts from its current top frame and is checked by re-reading, in one copy,

@@ -104,13 +104,36 @@ def test_asan_ubsan_clean_with_native_frames(program, tmp_path):
     assert "(libc.so" in raw, raw[:2000]
 
 
-@pytest.mark.parametrize("settings", [{}, {"FIL_PERF_SPY_BACKEND": "bpf", "FIL_PERF_SPY_NATIVE": "1"}],
-                         ids=["self", "bpf-native"])
-def test_valgrind_finds_nothing_in_the_agent(settings, tmp_path):
-    valgrind = require_tool("valgrind")
-    python = pyenv_python(11)
+@pytest.mark.parametrize("thread", ["", "--thread"], ids=["main", "thread"])
+def test_asan_ubsan_clean_guessing_frames_from_the_c_stack(thread, tmp_path):
+    """3.6-3.10: the self backend reads a thread's C stack and the frames it names
+    (agent/cpython/cstackguess.c), on fast-changing chains in the main thread and in
+    another."""
+    python = pyenv_python(9)
     if not python:
-        pytest.skip("pyenv CPython 3.11 is not installed")
+        pytest.skip("pyenv CPython 3.9 is not installed")
+    if not ASAN_AGENT.exists():
+        pytest.skip("build/asan/libfilspy.so not built (make asan)")
+    outdir = tmp_path / "out"
+    r = subprocess.run([python, PROGRAMS / "chains.py", "2", "--period", "20", *filter(None, [thread])],
+                       capture_output=True, text=True, timeout=120,
+                       env=asan_env(outdir, FIL_PERF_SPY_RATE=1000, FIL_PERF_SPY_BACKEND="self",
+                                    FIL_PERF_SPY_DEBUG=1))
+    for marker in SANITIZER_ERRORS:
+        assert marker not in r.stderr, r.stderr[-4000:]
+    assert r.returncode == 0, r.stderr[-2000:]
+    m = re.search(r"(\d+) thread samples, .* (\d+) read whole from a C-stack guess", r.stderr)
+    assert m and int(m.group(2)) >= int(m.group(1)) // 2, r.stderr[-2000:]
+
+
+@pytest.mark.parametrize("settings,minor", [({}, 11), ({}, 9),
+                                            ({"FIL_PERF_SPY_BACKEND": "bpf", "FIL_PERF_SPY_NATIVE": "1"}, 11)],
+                         ids=["self", "self-3.9", "bpf-native"])
+def test_valgrind_finds_nothing_in_the_agent(settings, minor, tmp_path):
+    valgrind = require_tool("valgrind")
+    python = pyenv_python(minor)
+    if not python:
+        pytest.skip(f"pyenv CPython 3.{minor} is not installed")
     if settings and BPF_SKIP:
         pytest.skip(BPF_SKIP)
     outdir = tmp_path / "out"
