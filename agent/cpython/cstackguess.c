@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "cpython/framecopies.h"
+#include "filspy/clock.h"
 
 static unsigned long main_pthread;
 static uintptr_t main_stack_end;
@@ -54,33 +55,72 @@ static uintptr_t stack_end(const py_runtime *rt, struct cstack_hint *h, uintptr_
 	return h->stack_end;
 }
 
+/* The part of the stack to read, [*lo, *hi), for a thread whose stack ends at end:
+ * around where its top frame was last time, or from the end. */
+static bool window_of(const struct cstack_hint *h, uintptr_t end, uintptr_t *lo, uintptr_t *hi)
+{
+	uintptr_t top = end, bottom;
+	if (!end)
+		return false;
+	if (h->at) {
+		size_t above = h->above ? h->above : CSTACK_ABOVE;
+		if (h->at + above < end)
+			top = (h->at + above + 7) & ~(uintptr_t)7;
+		bottom = h->at > CSTACK_BELOW ? h->at - CSTACK_BELOW : 0;
+	} else {
+		bottom = end > CSTACK_FIRST_WINDOW ? end - CSTACK_FIRST_WINDOW : 0;
+	}
+	if (!bottom || top <= bottom || top - bottom > CSTACK_FIRST_WINDOW)
+		return false;
+	*lo = bottom;
+	*hi = top;
+	return true;
+}
+
 size_t cstackguess__read(const py_runtime *rt, struct py_walk *w, uintptr_t tstate,
 			 uintptr_t *head, int32_t head_off)
 {
 	struct cstack_hint *h = hint_of(w, tstate);
-	w->window_len = 0;
 	w->window_hint = NULL;
+	/* the bracket that saw the thread move read where it went: start from there */
+	if (w->pending_tstate == tstate && w->window_len &&
+	    clock__now_ns() - w->pending_at < CSTACK_FRESH_NS) {
+		w->pending_tstate = 0;
+		*head = w->pending_head;
+		w->window_hint = h;
+		w->window_moved = false;
+		return 2;
+	}
+	w->pending_tstate = 0;
+	w->window_len = 0;
 	if (h->tstate == tstate && h->skip) {
 		h->skip--;
 		return memread__word(tstate + (uintptr_t)head_off, head) < 0 ? 0 : 1;
 	}
-	uintptr_t end = stack_end(rt, h, tstate);
-	uintptr_t hi = end, lo;
-	if (h->at && h->at + CSTACK_ABOVE < end)
-		hi = (h->at + CSTACK_ABOVE) & ~(uintptr_t)7;
-	size_t want = h->at ? CSTACK_WINDOW : CSTACK_FIRST_WINDOW;
-	lo = hi > want ? hi - want : 0;
-	memread_req two[2] = {
+	uintptr_t lo = 0, hi = 0;
+	bool windowed = window_of(h, stack_end(rt, h, tstate), &lo, &hi);
+	/* the top pointer again after the stack: a top frame not found in a stack
+	 * read while the thread moved on says nothing of where its frames are */
+	uintptr_t head_after = 0;
+	memread_req three[3] = {
 		{ tstate + (uintptr_t)head_off, head, sizeof(*head) },
-		{ lo, w->window, hi - lo },
+		{ lo, w->window, windowed ? hi - lo : 0 },
+		{ tstate + (uintptr_t)head_off, &head_after, sizeof(head_after) },
 	};
-	size_t got = memread__batch(two, end && lo ? 2 : 1);
-	if (got == 2) {
+	size_t got = memread__batch(three, windowed ? 3 : 1);
+	if (got == 3) {
 		w->window_lo = lo;
 		w->window_len = hi - lo;
+		w->window_moved = head_after != *head;
 	}
 	w->window_hint = h;
-	return got;
+	return got < 2 ? got : 2;
+}
+
+void cstackguess__missed_callers(struct py_walk *w)
+{
+	if (w->window_hint)
+		w->window_hint->above = CSTACK_ABOVE;
 }
 
 /* The frames known to the walk (framecopies__learn) whose addresses the C stack
@@ -91,12 +131,18 @@ static int guesses(struct py_walk *w, uintptr_t top, uintptr_t *guess, int max)
 	const uintptr_t *word = (const uintptr_t *)w->window;
 	size_t n = w->window_len / sizeof(*word);
 	uintptr_t above[CSTACK_GUESSES];
+	size_t outermost = 0; /* the word of the first guess met */
 	int k = 0;
 	/* from the stack's end downwards: outermost callers first, top last */
 	for (size_t i = n; i-- > 0;) {
 		uintptr_t v = word[i];
 		if (v == top) {
-			w->window_hint->at = w->window_lo + i * sizeof(*word);
+			struct cstack_hint *h = w->window_hint;
+			h->at = w->window_lo + i * sizeof(*word);
+			/* next time read up to a little above the outermost frame named here */
+			h->above = k ? (outermost - i) * sizeof(*word) + CSTACK_MARGIN : CSTACK_ABOVE;
+			if (h->above > CSTACK_ABOVE)
+				h->above = CSTACK_ABOVE;
 			int m = 0;
 			while (k > 0 && m < max)
 				guess[m++] = above[--k];
@@ -106,8 +152,10 @@ static int guesses(struct py_walk *w, uintptr_t top, uintptr_t *guess, int max)
 			bool again = false;
 			for (int j = k - 1; j >= 0 && j >= k - 4 && !again; j--)
 				again = above[j] == v;
-			if (!again)
+			if (!again) {
+				outermost = k ? outermost : i;
 				above[k++] = v;
+			}
 		}
 	}
 	return -1;
@@ -119,14 +167,16 @@ enum guess cstackguess__prefetch(const py_runtime *rt, struct py_walk *w, uintpt
 	uintptr_t guess[CSTACK_GUESSES];
 	int m = w->window_len ? guesses(w, top, guess, CSTACK_GUESSES) : -1;
 	struct cstack_hint *h = w->window_hint;
-	if (m < 0 && h) {
-		/* not where it was: look from the stack's end again next time; not there
-		 * either (a deep stack, a stack of the program's own, a thread state
-		 * reused by a new thread): walk frame by frame for a while */
-		if (!h->at && ++h->misses >= 2)
-			*h = (struct cstack_hint){ .tstate = tstate, .skip = CSTACK_BACK_OFF };
+	if (m < 0 && w->window_len && w->window_moved)
+		return GUESS_MOVED; /* start again at once */
+	if (m < 0 && h && h->at) {
 		h->at = 0;
+		return GUESS_MOVED; /* not where it was: look from the stack's end at once */
 	}
+	if (m < 0 && h && ++h->misses >= 2)
+		/* not there either (a deep stack, a stack of the program's own, a thread
+		 * state reused by a new thread): walk frame by frame for a while */
+		*h = (struct cstack_hint){ .tstate = tstate, .skip = CSTACK_BACK_OFF };
 	if (m <= 0)
 		return GUESS_NONE;
 	if (h)
@@ -136,23 +186,47 @@ enum guess cstackguess__prefetch(const py_runtime *rt, struct py_walk *w, uintpt
 	if (top > UINTPTR_MAX - len || (size_t)(m + 1) * len > POOL)
 		return GUESS_NONE;
 	unsigned char again[FRAME_BUF];
-	uintptr_t head_again = 0;
+	uintptr_t head_again = 0, lo = 0, hi = 0;
 	memread_req *reqs = w->reqs;
 	int k = 0;
 	reqs[k++] = (memread_req){ top, sn->pool, len };
 	for (int i = 0; i < m; i++)
 		if (guess[i] <= UINTPTR_MAX - len && guess[i] != top)
 			reqs[k] = (memread_req){ guess[i], sn->pool + (size_t)k * len, len }, k++;
+	int frames = k;
 	reqs[k++] = (memread_req){ top, again, len };
 	reqs[k++] = (memread_req){ tstate + (uintptr_t)head_off, &head_again, sizeof(head_again) };
+	/* and, after the top pointer, the stack and the pointer again: where to start
+	 * if it moved (cstackguess__read's three reads) */
+	uintptr_t head_after = 0;
+	if (window_of(h, h->stack_end, &lo, &hi)) {
+		reqs[k++] = (memread_req){ lo, w->window, hi - lo };
+		reqs[k++] = (memread_req){ tstate + (uintptr_t)head_off, &head_after,
+					   sizeof(head_after) };
+	}
 	size_t got = memread__batch(reqs, (size_t)k);
+	w->window_len = 0;
 	/* the leading reads that came whole are ranges of the copy either way */
-	size_t frames = got < (size_t)k - 2 ? got : (size_t)k - 2;
-	for (size_t i = 0; i < frames; i++)
+	for (size_t i = 0; i < got && i < (size_t)frames; i++)
 		sn->r[sn->n++] = (struct range){ reqs[i].addr, reqs[i].addr + len, reqs[i].dst };
-	sn->used = frames * len;
-	if (got < (size_t)k)
-		return GUESS_NONE; /* a guess was no memory: the walk reads what it needs */
-	return head_again == top && framecopies__same_frame(rt, sn->pool, again, true)
-		? GUESS_HELD : GUESS_MOVED;
+	sn->used = (size_t)sn->n * len;
+	if (got < (size_t)frames) {
+		/* a guess was no memory (a frame freed since it was met): forget it; the
+		 * walk reads what it needs */
+		struct link *l = framecopies__link_of(w, reqs[got].addr);
+		if (l->frame == reqs[got].addr)
+			l->frame = 0;
+	}
+	if (got < (size_t)frames + 2)
+		return GUESS_NONE;
+	if (head_again == top && framecopies__same_frame(rt, sn->pool, again, true))
+		return GUESS_HELD;
+	if (got == (size_t)k && k > frames + 2 && head_again && head_after == head_again) {
+		w->window_lo = lo;
+		w->window_len = hi - lo;
+		w->pending_tstate = tstate;
+		w->pending_head = head_again;
+		w->pending_at = clock__now_ns();
+	}
+	return GUESS_MOVED;
 }

@@ -44,18 +44,20 @@ struct snap {
 	unsigned char *pool;
 };
 
-/* Before 3.11: where a thread's C stack was read this time (cstackguess.c) */
+/* Before 3.11: where a thread's C stack is read (cstackguess.c) */
 #define CSTACK_HINTS 64u
 #define CSTACK_FIRST_WINDOW (64u << 10) /* from the stack's end, where no hint is */
-#define CSTACK_WINDOW (16u << 10)       /* around where the top frame was last time */
-#define CSTACK_ABOVE (12u << 10)        /* of which above it: its callers */
+#define CSTACK_BELOW 1024u              /* read below where the top frame was */
+#define CSTACK_ABOVE (12u << 10)        /* above it (its callers), at most */
+#define CSTACK_MARGIN 512u              /* above the outermost frame found there */
 #define CSTACK_GUESSES 48
-
 #define CSTACK_BACK_OFF 64u /* samples walked frame by frame after two misses */
+#define CSTACK_FRESH_NS 50000 /* a read of the bracket still serves as the next start */
 
 struct cstack_hint {
 	uintptr_t tstate, stack_end; /* stack_end 0: read it again */
 	uintptr_t at;         /* where the top frame's address was found last, or 0 */
+	size_t above;         /* how much above it to read next time */
 	unsigned misses;      /* looked from the stack's end and did not find it */
 	unsigned skip;        /* samples left without looking */
 };
@@ -77,6 +79,11 @@ struct py_walk {
 	unsigned char *window;     /* that read of a C stack: CSTACK_FIRST_WINDOW bytes */
 	uintptr_t window_lo;
 	size_t window_len;         /* 0: none this time */
+	bool window_moved;         /* the top pointer changed while it was read */
+	/* the top pointer and window the last bracket read after it moved: the next
+	 * start of the same thread's walk, when it comes at once */
+	uintptr_t pending_tstate, pending_head;
+	int64_t pending_at;
 	uint64_t guessed;          /* samples whose frames all came from a guess */
 };
 
@@ -134,10 +141,15 @@ size_t cstackguess__read(const py_runtime *rt, struct py_walk *w, uintptr_t tsta
  * callers, in one system call that ends by reading top and the top pointer again.
  * GUESS_HELD when both held still: every frame read in between is as it was while
  * top ran, so a walk that needs nothing else is a stack the thread had;
- * GUESS_MOVED when the thread went on to other frames meanwhile; GUESS_NONE when
- * there was nothing to guess from (or a guess could not be read). */
+ * GUESS_MOVED when the thread went on to other frames meanwhile, or its top frame
+ * was not where it was last time (look again at once); GUESS_NONE when there was
+ * nothing to guess from (or a guess could not be read). */
 enum guess { GUESS_NONE, GUESS_HELD, GUESS_MOVED };
 enum guess cstackguess__prefetch(const py_runtime *rt, struct py_walk *w, uintptr_t tstate,
 				 uintptr_t top, int32_t head_off);
+
+/* The walk after GUESS_HELD needed frames the guess did not name: read more of
+ * the C stack above the top frame next time. */
+void cstackguess__missed_callers(struct py_walk *w);
 
 #endif

@@ -156,6 +156,8 @@ int pyframes__sample(const py_runtime *rt, py_walk *w, uintptr_t tstate, py_fram
 		w->guessed++;
 		return n; /* every frame came from the bracketed read */
 	}
+	if (guess == GUESS_HELD)
+		cstackguess__missed_callers(w);
 	/* a walk torn on its own (a frame that stopped running) is walked again in
 	 * fresh copies too */
 	int rounds = w->blocks ? CHECK_ROUNDS : CHECK_ROUNDS_OBJECTS;
