@@ -2,10 +2,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "filspy/log.h"
 #include "filspy/profile.h"
 #include "filspy/timeline.h"
 
-#define DEFAULT_MAX_NODES (1u << 20)
+/* The hard bound on a profile's memory: 200 000 nodes are 4.6 MiB of nodes and 2
+ * MiB of hash slots (load under one half), about 7 MiB with the frames; a stack
+ * beyond it is cut at its deepest node that exists, under one OVERFLOW_NAME node
+ * there, made from a reserve of 1/64 more (docs/performance/py-spy.md). */
+#define DEFAULT_MAX_NODES 200000u
 #define MAX_FRAMES (1u << 20)
 #define OVERFLOW_NAME "[more stacks than filspy keeps]"
 #define OVERFLOW_KEY UINT64_MAX
@@ -28,6 +33,7 @@ struct fs_profile {
 
 	uint64_t samples;
 	fs_frame_id overflow_frame;
+	uint64_t merged;      /* samples counted under an overflow node */
 
 	/* children in CSR form, built lazily */
 	uint32_t *child_start; /* n_nodes + 1 entries */
@@ -192,17 +198,19 @@ static int grow_node_slots(fs_profile *p)
  * allows. Returns 0 (never a child id) when it neither exists nor could be made. */
 static fs_node_id child_of(fs_profile *p, fs_node_id parent, fs_frame_id frame, int create)
 {
+	/* create 2: an overflow node, from the reserve */
+	size_t most = create == 2 ? p->max_nodes + p->max_nodes / 64 + 64 : p->max_nodes;
 	size_t h = node_hash(parent, frame) & p->node_mask;
 	for (uint32_t s; (s = p->node_slots[h]); h = (h + 1) & p->node_mask) {
 		if (p->nodes[s].parent == parent && p->nodes[s].frame == frame)
 			return s;
 	}
-	if (!create || p->n_nodes >= p->max_nodes)
+	if (!create || p->n_nodes >= most)
 		return 0;
 	if (p->n_nodes == p->cap_nodes) {
 		size_t cap = p->cap_nodes * 2;
-		if (cap > p->max_nodes)
-			cap = p->max_nodes;
+		if (cap > most)
+			cap = most;
 		fs_node *nodes = realloc(p->nodes, cap * sizeof(*nodes));
 		if (!nodes)
 			return 0;
@@ -237,10 +245,17 @@ static fs_node_id add(fs_profile *p, const fs_frame_id *frames, size_t n, uint64
 									  OVERFLOW_NAME, "",
 									  FS_ORIGIN_SPECIAL);
 			if (p->overflow_frame != UINT32_MAX) {
-				fs_node_id o = child_of(p, at, p->overflow_frame, 0);
+				fs_node_id o = child_of(p, at, p->overflow_frame, 2);
 				if (o)
 					at = o;
 			}
+			if (!p->merged)
+				fs_warn("the profile holds %zu stack nodes, its most (about %zu MiB): "
+					"a new stack is now cut at its deepest known frame, under "
+					"\"%s\"", p->max_nodes,
+					(p->max_nodes * (sizeof(fs_node) + 2 * sizeof(uint32_t)) >> 20) + 1,
+					OVERFLOW_NAME);
+			p->merged += count;
 			break;
 		}
 		at = next;
@@ -385,4 +400,9 @@ size_t profile__children(fs_profile *p, fs_node_id node, const fs_node_id **out)
 	}
 	*out = p->child_ids + p->child_start[node];
 	return p->child_start[node + 1] - p->child_start[node];
+}
+
+uint64_t profile__merged(const fs_profile *p)
+{
+	return p->merged;
 }

@@ -34,7 +34,8 @@ typedef struct fs_node {
 
 typedef struct fs_profile fs_profile;
 
-/* Creates an empty profile that keeps at most max_nodes tree nodes (0: default).
+/* Creates an empty profile that keeps at most max_nodes tree nodes (0: the default,
+ * 200 000: about 7 MiB; core/profile.c).
  * Returns NULL when out of memory. The caller owns it; free with profile__free. */
 fs_profile *profile__new(size_t max_nodes);
 void profile__free(fs_profile *p);
@@ -54,6 +55,10 @@ int profile__rename_frame(fs_profile *p, fs_frame_id id, const char *name);
  * keeps]" frame is added (if even that fails, the count goes to the deepest kept
  * node). Returns 0, or -1 only when out of memory before anything was counted. */
 int profile__add_stack(fs_profile *p, const fs_frame_id *frames, size_t n, uint64_t count);
+
+/* Samples that were cut under "[more stacks than filspy keeps]": the node budget
+ * was spent (one stderr line says so the first time). */
+uint64_t profile__merged(const fs_profile *p);
 
 /* The same, for a sample of thread tid (named thread_name now, NULL when unknown):
  * also appended to the profile's timeline when it keeps one. */
