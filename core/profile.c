@@ -6,10 +6,9 @@
 #include "filspy/profile.h"
 #include "filspy/timeline.h"
 
-/* The hard bound on a profile's memory: 200 000 nodes are 4.6 MiB of nodes and 2
- * MiB of hash slots (load under one half), about 7 MiB with the frames; a stack
- * beyond it is cut at its deepest node that exists, under one OVERFLOW_NAME node
- * there, made from a reserve of 1/64 more (docs/performance/py-spy.md). */
+/* The hard bound on a profile's memory: 200 000 nodes are 4.6 MiB of nodes, 2 MiB of
+ * hash slots (load under 1/2), ~7 MiB with the frames; a stack beyond it is cut at
+ * its deepest node, under one OVERFLOW_NAME node there from a reserve (docs/cost.md) */
 #define DEFAULT_MAX_NODES 200000u
 #define MAX_FRAMES (1u << 20)
 #define OVERFLOW_NAME "[more stacks than filspy keeps]"
@@ -111,21 +110,34 @@ void profile__free(fs_profile *p)
 	free(p);
 }
 
-static int grow_frame_slots(fs_profile *p)
+static uint64_t frame_hash_of(const fs_profile *p, size_t i)
 {
-	size_t n = (p->frame_mask + 1) * 2;
-	uint32_t *slots = new_slots(n);
-	if (!slots)
+	return frame_hash(p->frames[i].key, p->frames[i].frame.line);
+}
+
+static uint64_t node_hash_of(const fs_profile *p, size_t i)
+{
+	return node_hash(p->nodes[i].parent, p->nodes[i].frame);
+}
+
+/* Into a table twice the size of *mask + 1: entries [first, count), each as its id
+ * + plus (0 is empty). Returns 0, or -1 when out of memory (the old table stays). */
+static int grow_slots(const fs_profile *p, uint32_t **slots, size_t *mask, size_t first,
+		      size_t count, uint64_t (*hash_of)(const fs_profile *, size_t), uint32_t plus)
+{
+	size_t n = (*mask + 1) * 2;
+	uint32_t *grown = new_slots(n);
+	if (!grown)
 		return -1;
-	for (size_t i = 0; i < p->n_frames; i++) {
-		size_t h = frame_hash(p->frames[i].key, p->frames[i].frame.line) & (n - 1);
-		while (slots[h])
+	for (size_t i = first; i < count; i++) {
+		size_t h = hash_of(p, i) & (n - 1);
+		while (grown[h])
 			h = (h + 1) & (n - 1);
-		slots[h] = (uint32_t)i + 1;
+		grown[h] = (uint32_t)i + plus;
 	}
-	free(p->frame_slots);
-	p->frame_slots = slots;
-	p->frame_mask = n - 1;
+	free(*slots);
+	*slots = grown;
+	*mask = n - 1;
 	return 0;
 }
 
@@ -157,9 +169,9 @@ fs_frame_id profile__intern_frame(fs_profile *p, uint64_t key, int line,
 	fs_frame_id id = (fs_frame_id)p->n_frames++;
 	p->frames[id] = (frame_entry){ { n, fl, line, origin }, key };
 	p->frame_slots[h] = id + 1;
-	if (p->n_frames * 2 > p->frame_mask + 1 && grow_frame_slots(p) < 0) {
-		/* the table still works, just fuller; nothing to undo */
-	}
+	/* a table that could not grow still works, just fuller */
+	if (p->n_frames * 2 > p->frame_mask + 1)
+		grow_slots(p, &p->frame_slots, &p->frame_mask, 0, p->n_frames, frame_hash_of, 1);
 	return id;
 }
 
@@ -173,24 +185,6 @@ int profile__rename_frame(fs_profile *p, fs_frame_id id, const char *name)
 	free((char *)p->frames[id].frame.name);
 	p->frames[id].frame.name = n;
 	p->children_valid = 0; /* children are sorted by name */
-	return 0;
-}
-
-static int grow_node_slots(fs_profile *p)
-{
-	size_t n = (p->node_mask + 1) * 2;
-	uint32_t *slots = new_slots(n);
-	if (!slots)
-		return -1;
-	for (size_t i = 1; i < p->n_nodes; i++) {
-		size_t h = node_hash(p->nodes[i].parent, p->nodes[i].frame) & (n - 1);
-		while (slots[h])
-			h = (h + 1) & (n - 1);
-		slots[h] = (uint32_t)i;
-	}
-	free(p->node_slots);
-	p->node_slots = slots;
-	p->node_mask = n - 1;
 	return 0;
 }
 
@@ -219,7 +213,7 @@ static fs_node_id child_of(fs_profile *p, fs_node_id parent, fs_frame_id frame, 
 	}
 	/* keep the load factor under one half so probing stays short */
 	if ((p->n_nodes + 1) * 2 > p->node_mask + 1) {
-		if (grow_node_slots(p) < 0)
+		if (grow_slots(p, &p->node_slots, &p->node_mask, 1, p->n_nodes, node_hash_of, 0) < 0)
 			return 0;
 		h = node_hash(parent, frame) & p->node_mask;
 		while (p->node_slots[h])
@@ -230,6 +224,13 @@ static fs_node_id child_of(fs_profile *p, fs_node_id parent, fs_frame_id frame, 
 	p->node_slots[h] = id;
 	p->children_valid = 0;
 	return id;
+}
+
+static void warn_full(const fs_profile *p)
+{
+	size_t mib = (p->max_nodes * (sizeof(fs_node) + 2 * sizeof(uint32_t)) >> 20) + 1;
+	fs_warn("the profile holds %zu stack nodes, its most (about %zu MiB): a new stack is "
+		"now cut at its deepest known frame, under \"%s\"", p->max_nodes, mib, OVERFLOW_NAME);
 }
 
 /* profile__add_stack, returning the node that got the count */
@@ -250,11 +251,7 @@ static fs_node_id add(fs_profile *p, const fs_frame_id *frames, size_t n, uint64
 					at = o;
 			}
 			if (!p->merged)
-				fs_warn("the profile holds %zu stack nodes, its most (about %zu MiB): "
-					"a new stack is now cut at its deepest known frame, under "
-					"\"%s\"", p->max_nodes,
-					(p->max_nodes * (sizeof(fs_node) + 2 * sizeof(uint32_t)) >> 20) + 1,
-					OVERFLOW_NAME);
+				warn_full(p);
 			p->merged += count;
 			break;
 		}
@@ -267,8 +264,7 @@ static fs_node_id add(fs_profile *p, const fs_frame_id *frames, size_t n, uint64
 
 int profile__add_stack(fs_profile *p, const fs_frame_id *frames, size_t n, uint64_t count)
 {
-	add(p, frames, n, count);
-	return 0;
+	return add(p, frames, n, count), 0;
 }
 
 fs_node_id profile__add_thread_stack_at(fs_profile *p, int tid, const char *thread_name,
@@ -360,22 +356,18 @@ static int build_children(fs_profile *p)
 {
 	free(p->child_start);
 	free(p->child_ids);
-	p->child_start = calloc(p->n_nodes + 1, sizeof(uint32_t));
+	/* a counting sort by parent: child_start[parent + 1] is the parent's cursor
+	 * while they are placed, and then where the next parent's children start */
+	p->child_start = calloc(p->n_nodes + 2, sizeof(uint32_t));
 	p->child_ids = malloc((p->n_nodes ? p->n_nodes : 1) * sizeof(fs_node_id));
 	if (!p->child_start || !p->child_ids)
 		return -1;
 	for (size_t i = 1; i < p->n_nodes; i++)
-		p->child_start[p->nodes[i].parent + 1]++;
+		p->child_start[p->nodes[i].parent + 2]++;
 	for (size_t i = 0; i < p->n_nodes; i++)
 		p->child_start[i + 1] += p->child_start[i];
-	uint32_t *fill = calloc(p->n_nodes, sizeof(uint32_t));
-	if (!fill)
-		return -1;
-	for (size_t i = 1; i < p->n_nodes; i++) {
-		fs_node_id parent = p->nodes[i].parent;
-		p->child_ids[p->child_start[parent] + fill[parent]++] = (fs_node_id)i;
-	}
-	free(fill);
+	for (size_t i = 1; i < p->n_nodes; i++)
+		p->child_ids[p->child_start[p->nodes[i].parent + 1]++] = (fs_node_id)i;
 	for (size_t i = 0; i < p->n_nodes; i++) {
 		uint32_t n = p->child_start[i + 1] - p->child_start[i];
 		if (n > 1)
