@@ -5,12 +5,15 @@ frames deep runs under `valgrind --tool=callgrind` with the agent preloaded, and
 only the function that takes one sample in is counted (`--toggle-collect`):
 
 - bpf: `bpf_records__on_record`, one ring-buffer record (one sample) each call;
-- self: `sample_thread`, one thread's walk, check and addition to the profile.
+- self: `self_sample`, one sampling round: with one busy thread, its walk, check
+  and addition to the profile, and the round's look at which threads ran.
 
 The instructions (Ir) counted in them, over the calls, are the cost per sample;
-the count of calls comes from callgrind's own call counts. The program runs
---seconds of wall time (under callgrind it runs ~50 times slower, the sampler
-still at --rate).
+the count of calls comes from callgrind's own call counts. Both are zeroed
+(`callgrind_control --zero`) once the program is at its busy stack, so that
+start-up (imports, the first sight of each frame) is left out. The program then
+runs --seconds of wall time (under callgrind ~50 times slower, the sampler still
+at --rate).
 
     bench/callgrind.py [--depth 30] [--rate 1000] [--seconds 6] [--backends self,bpf]
                        [--baseline-lib OLD/libfilspy.so] [--python PY]
@@ -22,14 +25,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 from benchenv import clean_env, default_python
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROGRAM = r"""
-import sys, time
-depth, seconds = int(sys.argv[1]), float(sys.argv[2])
+import os, sys, time
+depth, seconds, ready = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
 def spin():
+    open(ready, "w").close()
     end = time.monotonic() + seconds
     x = 0
     while time.monotonic() < end:
@@ -42,7 +47,7 @@ def down(n):
         down(n - 1)
 down(depth - 2)
 """
-FUNCTION = {"bpf": "bpf_records__on_record", "self": "sample_thread"}
+FUNCTION = {"bpf": "bpf_records__on_record", "self": "self_sample"}
 
 
 def one(python, lib, backend, depth, rate, seconds):
@@ -56,12 +61,21 @@ def one(python, lib, backend, depth, rate, seconds):
                    FIL_PERF_SPY_RATE=str(rate), FIL_PERF_SPY_OUTPUT="raw",
                    FIL_PERF_OUTPUT_DIR=tmp, FIL_PERF_RUN_LABEL="x")
         fn = FUNCTION[backend]
-        p = subprocess.run(["valgrind", "--tool=callgrind", f"--toggle-collect={fn}",
-                            f"--callgrind-out-file={out}", python, program, str(depth),
-                            str(seconds)], env=env, capture_output=True, text=True,
-                           timeout=seconds * 20 + 600)
-        if f"with the {backend} backend" not in p.stderr:
-            return None, None, p.stderr.strip().splitlines()[-1:] or ["no output"]
+        ready = os.path.join(tmp, "ready")
+        # fair scheduling: else the busy thread keeps valgrind's one lock and the
+        # sampler thread barely runs
+        p = subprocess.Popen(["valgrind", "--tool=callgrind", "--fair-sched=yes", f"--toggle-collect={fn}",
+                              f"--callgrind-out-file={out}", python, program, str(depth),
+                              str(seconds), ready], env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 600
+        while not os.path.exists(ready) and p.poll() is None and time.time() < deadline:
+            time.sleep(0.2)
+        if os.path.exists(ready):
+            subprocess.run(["callgrind_control", "--zero", str(p.pid)], capture_output=True)
+        stderr = p.communicate(timeout=seconds * 20 + 600)[1]
+        if f"with the {backend} backend" not in stderr:
+            return None, None, stderr.strip().splitlines()[-1:] or ["no output"]
         ann = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", out],
                              capture_output=True, text=True).stdout
         total = re.search(r"^\s*([\d,]+)\s+\(100\.0%\)\s+PROGRAM TOTALS", ann, re.M)
