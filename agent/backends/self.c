@@ -21,12 +21,9 @@
 /* A walk is torn when the chain changes under it: pyframes__sample checks that the
  * thread had the stack it read, walks again in fresh copies a few times itself, and
  * starts over from the thread state here. On 3.11+ nearly every sample settles in
- * the first call (bench/consistent.py); on 3.6-3.10, where each frame is a read of
- * its own, a program that changes its chain every few microseconds outruns the
- * reads, and more attempts only cost CPU. */
-#ifndef WALK_ATTEMPTS
+ * the first call (bench/consistent.py); on 3.6-3.10 a C-stack guess whose bracket
+ * moved comes back at once to start again from the new top (cstackguess.c). */
 #define WALK_ATTEMPTS 4
-#endif
 /* held samples of idle threads go into the profile at least this often */
 #define HELD_FLUSH_NS 1000000000LL
 

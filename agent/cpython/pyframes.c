@@ -111,9 +111,7 @@ int pyframes__walk(const py_runtime *rt, uintptr_t frame, uintptr_t must_reach,
 #define CHECK_ROUNDS 6
 /* 3.6-3.10: a frame object's address repeats only when the same function runs
  * again, so walks made again mostly read anew; two are all that pays */
-#ifndef CHECK_ROUNDS_OBJECTS
 #define CHECK_ROUNDS_OBJECTS 2
-#endif
 
 int pyframes__sample(const py_runtime *rt, py_walk *w, uintptr_t tstate, py_frame_ref *out,
 		     int max, bool *truncated)
