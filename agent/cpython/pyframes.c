@@ -154,8 +154,8 @@ int pyframes__sample(const py_runtime *rt, py_walk *w, uintptr_t tstate, py_fram
 		w->guessed++;
 		return n; /* every frame came from the bracketed read */
 	}
-	if (guess == GUESS_HELD)
-		cstackguess__missed_callers(w);
+	if (guess == GUESS_HELD && n > 0)
+		cstackguess__missed_callers(w); /* the walk needed frames beyond the guess */
 	/* a walk torn on its own (a frame that stopped running) is walked again in
 	 * fresh copies too */
 	int rounds = w->blocks ? CHECK_ROUNDS : CHECK_ROUNDS_OBJECTS;
