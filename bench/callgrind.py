@@ -28,25 +28,9 @@ import tempfile
 import time
 
 from benchenv import clean_env, default_python
+from cost import PROGRAM  # the busy thread: argv depth, ready file; stops at ready.stop
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PROGRAM = r"""
-import os, sys, time
-depth, seconds, ready = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
-def spin():
-    open(ready, "w").close()
-    end = time.monotonic() + seconds
-    x = 0
-    while time.monotonic() < end:
-        for i in range(200):
-            x += i
-def down(n):
-    if n <= 0:
-        spin()
-    else:
-        down(n - 1)
-down(depth - 2)
-"""
 FUNCTION = {"bpf": "bpf_records__on_record", "self": "self_sample"}
 
 
@@ -66,13 +50,15 @@ def one(python, lib, backend, depth, rate, seconds):
         # sampler thread barely runs
         p = subprocess.Popen(["valgrind", "--tool=callgrind", "--fair-sched=yes", f"--toggle-collect={fn}",
                               f"--callgrind-out-file={out}", python, program, str(depth),
-                              str(seconds), ready], env=env, stdout=subprocess.DEVNULL,
+                              ready], env=env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 600
         while not os.path.exists(ready) and p.poll() is None and time.time() < deadline:
             time.sleep(0.2)
         if os.path.exists(ready):
             subprocess.run(["callgrind_control", "--zero", str(p.pid)], capture_output=True)
+            time.sleep(seconds)
+        open(ready + ".stop", "w").close()
         stderr = p.communicate(timeout=seconds * 20 + 600)[1]
         if f"with the {backend} backend" not in stderr:
             return None, None, stderr.strip().splitlines()[-1:] or ["no output"]

@@ -10,7 +10,6 @@
  * thread map, bpf_records.c turns records into samples. */
 #include <dlfcn.h>
 #include <errno.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,9 +113,6 @@ static int bpf_start(fs_agent *a, const char **why)
 	a->native_frames = st->native != NULL;
 	bpf_threads__sync(st, &a->settings);
 	a->python_threads = st->n_mapped;
-	/* libbpf freed the kernel's BTF (megabytes, parsed for the CO-RE relocations)
-	 * after the load: give that heap back rather than keep it in the program's RSS */
-	malloc_trim(0);
 	/* native frames: native_start said why when it could not have them */
 	stacks__warn_limits("bpf", &a->settings, &st->rt, true, st->plan.gil_locked != 0,
 			    gilview__on(), st->plan.gil_size != 0);
