@@ -111,7 +111,7 @@ static int bpf_start(fs_agent *a, const char **why)
 	a->gil_samples = a->active_samples = 0;
 	a->gil_known = st->plan.gil_locked != 0;
 	a->native_frames = st->native != NULL;
-	bpf_threads__sync(st, &a->settings);
+	bpf_threads__sync(a, st);
 	a->python_threads = st->n_mapped;
 	/* native frames: native_start said why when it could not have them */
 	stacks__warn_limits("bpf", &a->settings, &st->rt, true, st->plan.gil_locked != 0,
@@ -144,8 +144,11 @@ static void bpf_poll(fs_agent *a)
 	struct bpf_state *st = a->backend_state;
 	uint64_t start = now_ns();
 	bpf_records__tick_clocks(st, start);
+	/* records first: a thread that woke and ended since the last poll has its
+	 * wake-up there, and the sync below forgets it */
+	st->api->drain(st->session, bpf_records__on_record, a);
 	if (start >= st->next_sync && sync_due(st, start)) {
-		bpf_threads__sync(st, &a->settings);
+		bpf_threads__sync(a, st);
 		a->python_threads = st->n_mapped;
 		/* reading the list costs a few reads per thread: with hundreds of threads
 		 * it is read less often, for about 1/SYNC_SHARE of the sampler's time,
@@ -153,7 +156,6 @@ static void bpf_poll(fs_agent *a)
 		uint64_t wait = (now_ns() - start) * SYNC_SHARE;
 		st->next_sync = start + (wait < SYNC_MAX_NS ? wait : SYNC_MAX_NS);
 	}
-	st->api->drain(st->session, bpf_records__on_record, a);
 }
 
 static void bpf_stop(fs_agent *a)

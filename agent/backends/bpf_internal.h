@@ -51,8 +51,9 @@ static inline uint64_t now_ns(void)
 }
 
 /* bpf_threads.c: keeps the program's thread map equal to the interpreter's list of
- * threads (and, with off-CPU time, gives a newly listed sleeping thread its stop). */
-void bpf_threads__sync(struct bpf_state *st, const fs_settings *s);
+ * threads (and, with off-CPU time, gives a newly listed sleeping thread its stop,
+ * and ends the stop of a thread found gone). */
+void bpf_threads__sync(fs_agent *a, struct bpf_state *st);
 
 /* bpf_records.c: turns one record of the ring buffer into samples or a stop; ctx
  * is the fs_agent whose backend_state st is (an fsbpf_record_fn). */
@@ -62,6 +63,9 @@ void bpf_records__on_record(void *ctx, const struct fsbpf_sample *head,
 /* Ends every stop still pending at time now: threads still off their CPU count
  * until then. */
 void bpf_records__end_stops(fs_agent *a, struct bpf_state *st, uint64_t now);
+
+/* Ends thread tid's stop, if one is pending, at time now (the thread is gone). */
+void bpf_records__end_stop(fs_agent *a, struct bpf_state *st, int tid, uint64_t now);
 
 /* Schedules the first restart of the clocks (st->period_ns set), their jitter
  * seeded by the time and pid. */

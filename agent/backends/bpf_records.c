@@ -200,6 +200,13 @@ void bpf_records__end_stops(fs_agent *a, struct bpf_state *st, uint64_t now)
 			account_stop(a, st, e, now);
 }
 
+void bpf_records__end_stop(fs_agent *a, struct bpf_state *st, int tid, uint64_t now)
+{
+	offcpu_stop *e = st->off_cpu ? offcpu__find(st->off_cpu, tid) : NULL;
+	if (e && e->pending)
+		account_stop(a, st, e, now);
+}
+
 void bpf_records__start_clocks(struct bpf_state *st, int pid)
 {
 	st->random = rng__seed((uint64_t)clock__now_ns() ^ ((uint64_t)pid << 32));

@@ -56,8 +56,9 @@ static void stop_of_sleeper(struct bpf_state *st, const py_thread *t, uint64_t s
 
 /* Keeps the program's thread map equal to the interpreter's list of threads: both
  * sorted by tid and merged, so that a thousand threads cost no more than a sort. */
-void bpf_threads__sync(struct bpf_state *st, const fs_settings *s)
+void bpf_threads__sync(fs_agent *a, struct bpf_state *st)
 {
+	const fs_settings *s = &a->settings;
 	uint64_t listed_at = now_ns();
 	int n = pythreads__list(&st->rt, st->listed, MAX_THREADS);
 	/* Python thread names, for the roots, the blocklist, the GIL view's table and
@@ -89,8 +90,13 @@ void bpf_threads__sync(struct bpf_state *st, const fs_settings *s)
 				continue;
 			}
 			st->api->set_thread(st->session, old[i].tid, 0);
-			if (st->off_cpu)
+			if (st->off_cpu) {
+				/* it ended off its CPU, or after a wake-up whose record
+				 * came too late for the last drain: its stop counts until
+				 * the list was read, at most a sync's time too long */
+				bpf_records__end_stop(a, st, (int)old[i].tid, listed_at);
 				offcpu__forget(st->off_cpu, (int)old[i].tid);
+			}
 			i++;
 			continue;
 		}

@@ -52,7 +52,24 @@ def test_auto_chooses_bpf_for_idle_threads_and_the_gil_view(tracefs, profiled):
     assert r.files() == ["x-pyspy-gil.svg", "x-pyspy.txt"]
     stacks = parse_folded(r.raw())
     # the sleeper is off its CPU all second long: ~100 samples at 100 Hz
-    assert sum(n for s, n in stacks.items() if any(frame_function(f) == "snooze" for f in s)) >= 50
+    slept = sum(n for s, n in stacks.items() if any(frame_function(f) == "snooze" for f in s))
+    assert slept >= 50, (slept, r.stderr)
+
+
+@needs_off_cpu
+def test_a_thread_that_wakes_and_ends_keeps_its_last_sleep(profiled):
+    """A thread's wake-up record and its end can fall between two polls: its stop
+    is still counted (it was dropped when the thread map forgot the thread first)."""
+    code = ("import threading, time\n"
+            "def nap():\n    time.sleep(0.6)\n"
+            "t = threading.Thread(target=nap); t.start(); t.join()\n"
+            "end = time.monotonic() + 0.3\nwhile time.monotonic() < end: pass\n")
+    r = profiled([python311(), "-c", code], FIL_PERF_SPY_BACKEND="bpf", FIL_PERF_SPY_IDLE=1,
+                 FIL_PERF_SPY_OUTPUT="raw")
+    assert r.returncode == 0, r.stderr
+    stacks = parse_folded(r.raw())
+    napped = sum(n for s, n in stacks.items() if frame_function(s[-1]) == "nap")
+    assert 50 <= napped <= 70, (napped, stacks)  # 0.6 s at 100 Hz
 
 
 @needs_off_cpu
