@@ -195,7 +195,11 @@ $(BUILD)/bench/native_unwind: bench/native_unwind.c $(BUILD)/libfilspy-native.so
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -DNATIVE_LIB=\"$(BUILD)/libfilspy-native.so\" -o $@ $<
 
-bench: all $(BUILD)/bench/write_formats $(BUILD)/bench/native_unwind
+$(BUILD)/bench/wake_floor: bench/wake_floor.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
+
+bench: all $(BUILD)/bench/write_formats $(BUILD)/bench/native_unwind $(BUILD)/bench/wake_floor
 	$(Q)$(BUILD)/bench/write_formats
 	$(Q)$(BUILD)/bench/native_unwind
 	$(Q)$(PYTHON_FOR_TESTS) bench/overhead.py

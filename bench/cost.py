@@ -12,7 +12,11 @@ after start-up divided by the samples it took in that window:
 - py-spy / Austin: the profiler process's CPU (/proc/PID/stat), samples = the
   rate times the window (both take one sample per tick of a busy thread);
 - with native frames (filspy's FIL_PERF_SPY_NATIVE with bpf, py-spy --native)
-  as well, the same way.
+  as well, the same way;
+- the wake floor: a process that only sleeps and wakes at the rate as the
+  agent's sampler does (bench/wake_floor.c, `make bench`), beside the same busy
+  program: what a sampler that wakes for every sample pays on this host before
+  it reads anything (a virtual machine's timers make it tens of us).
 
 Medians of --rounds interleaved rounds in rotating order.
 
@@ -35,6 +39,7 @@ from benchenv import agent_cpu_ns, clean_env, default_python  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIB = os.path.join(ROOT, "build", "libfilspy.so")
 TOOLS = os.path.join(ROOT, "build", "tools")
+FLOOR = os.path.join(ROOT, "build", "bench", "wake_floor")
 PROGRAM = r"""
 import os, sys, threading
 depth, ready = int(sys.argv[1]), sys.argv[2]
@@ -106,9 +111,13 @@ def measure(kind, lib, args, tmp, env):
         cmd = [args.austin, "-s", "-i", str(max(1, 1000000 // args.rate)), "-o",
                os.path.join(tmp, "austin.txt")] + cmd
     proc = subprocess.Popen(cmd, env=e, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    floor = None
     try:
         program_tid = wait_for(ready, proc)
         pid = program_tid if agent else proc.pid
+        if kind == "floor":
+            floor = subprocess.Popen([FLOOR, str(args.rate)])
+            pid = floor.pid
         time.sleep(1.0)  # past the start: the agent's and the profilers' set-up
         if agent:
             c0, s0 = agent_cpu_ns(pid, {program_tid}), agent_samples(pid)
@@ -122,6 +131,9 @@ def measure(kind, lib, args, tmp, env):
             c1 = process_cpu_ns(pid)
             s0, s1 = 0, args.rate * (time.monotonic() - t0)
     finally:
+        if floor:
+            floor.kill()
+            floor.wait()
         open(ready + ".stop", "w").close()
         try:
             proc.wait(timeout=60)
@@ -165,6 +177,10 @@ def main():
     if args.baseline_lib:
         rows += [("baseline self", "self", args.baseline_lib), ("baseline bpf", "bpf", args.baseline_lib)]
     skipped = []
+    if os.path.exists(FLOOR):
+        rows.append(("wake floor", "floor", None))
+    else:
+        skipped.append(f"wake floor: {FLOOR} missing (make bench)")
     if os.path.exists(args.pyspy):
         rows += [("py-spy", "py-spy", None), ("py-spy --native", "py-spy-native", None)]
     else:

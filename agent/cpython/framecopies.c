@@ -198,9 +198,12 @@ py_walk *pyframes__new_walk(const py_runtime *rt, int max)
 		w->links = calloc(LINKS, sizeof(*w->links));
 		w->hints = calloc(CSTACK_HINTS, sizeof(*w->hints));
 		w->window = malloc(CSTACK_FIRST_WINDOW);
+	} else {
+		w->block_hints = calloc(BLOCK_HINTS, sizeof(*w->block_hints));
 	}
 	if (!w->addr || !w->range_of || !w->cur || !w->next || !w->reqs ||
-	    (!w->blocks && (!w->links || !w->hints || !w->window))) {
+	    (!w->blocks && (!w->links || !w->hints || !w->window)) ||
+	    (w->blocks && !w->block_hints)) {
 		pyframes__free_walk(w);
 		return NULL;
 	}
@@ -219,5 +222,6 @@ void pyframes__free_walk(py_walk *w)
 	free(w->links);
 	free(w->hints);
 	free(w->window);
+	free(w->block_hints);
 	free(w);
 }

@@ -62,6 +62,18 @@ struct cstack_hint {
 	unsigned skip;        /* samples left without looking */
 };
 
+/* 3.11+: where a thread's last walk started and the ranges it read (blockhint.c) */
+#define BLOCK_HINTS 64u
+#define BLOCK_HINT_RANGES 8
+#define BLOCK_HINT_BYTES (64u << 10)
+
+struct block_hint {
+	uintptr_t tstate;     /* 0: unused */
+	uintptr_t head, caller; /* 3.11/3.12: the _PyCFrame and its previous */
+	int n;
+	uintptr_t lo[BLOCK_HINT_RANGES], hi[BLOCK_HINT_RANGES];
+};
+
 struct py_walk {
 	int max;              /* frames addr holds */
 	size_t len;           /* bytes read of each frame */
@@ -75,6 +87,7 @@ struct py_walk {
 		bool stable;          /* previous was the same the time before */
 	} *links;             /* LINKS of them, by frame address (3.6-3.10) */
 	struct cstack_hint *hints; /* CSTACK_HINTS of them, by thread state (3.6-3.10) */
+	struct block_hint *block_hints; /* BLOCK_HINTS of them, by thread state (3.11+) */
 	struct cstack_hint *window_hint; /* the thread's, of the last read */
 	unsigned char *window;     /* that read of a C stack: CSTACK_FIRST_WINDOW bytes */
 	uintptr_t window_lo;
@@ -151,5 +164,19 @@ enum guess cstackguess__prefetch(const py_runtime *rt, struct py_walk *w, uintpt
 /* The walk after GUESS_HELD needed frames the guess did not name: read more of
  * the C stack above the top frame next time. */
 void cstackguess__missed_callers(struct py_walk *w);
+
+/* blockhint.c, 3.11+: where a walk starts, read in one system call with the ranges
+ * the thread's last walk used, which go into the emptied w->cur. */
+struct block_start {
+	uintptr_t head, top, caller, must_reach;
+	bool have_top;        /* top and caller were read (head was as last time) */
+	bool have_reach;      /* and must_reach too */
+};
+int blockhint__start(const py_runtime *rt, struct py_walk *w, uintptr_t tstate,
+		     struct block_start *s);
+
+/* After a walk that held: remembers where it started and the ranges of w->cur
+ * that its first k frames came from. */
+void blockhint__keep(struct py_walk *w, uintptr_t tstate, uintptr_t head, uintptr_t caller, int k);
 
 #endif

@@ -121,13 +121,28 @@ int pyframes__sample(const py_runtime *rt, py_walk *w, uintptr_t tstate, py_fram
 	uintptr_t head = 0, top = 0, caller = 0, must_reach = 0;
 	*truncated = false;
 	bool guessing = !w->blocks && !cframes;
-	if (guessing ? cstackguess__read(rt, w, tstate, &head, c->tstate_frame) < 1
-		     : memread__word(tstate + (uintptr_t)c->tstate_frame, &head) < 0)
+	struct block_start start = { 0 };
+	w->cur->n = 0;
+	w->cur->used = 0;
+	if (w->blocks ? blockhint__start(rt, w, tstate, &start) < 0
+		      : guessing ? cstackguess__read(rt, w, tstate, &head, c->tstate_frame) < 1
+				 : memread__word(tstate + (uintptr_t)c->tstate_frame, &head) < 0)
 		return 0;
+	if (w->blocks)
+		head = start.head;
 	if (!head)
 		return 0;
 	if (!cframes) {
 		top = head;
+	} else if (start.have_top) {
+		/* read with head, in blockhint__start's one call */
+		top = start.top;
+		caller = start.caller;
+		must_reach = start.must_reach;
+		if (!top)
+			return 0;
+		if (caller && !start.have_reach)
+			memread__word(caller + (uintptr_t)c->cframe_current_frame, &must_reach);
 	} else {
 		/* 3.11/3.12: head is the _PyCFrame (see py_frame_chain) */
 		/* both words of the _PyCFrame in one system call */
@@ -140,8 +155,6 @@ int pyframes__sample(const py_runtime *rt, py_walk *w, uintptr_t tstate, py_fram
 		if (caller)
 			memread__word(caller + (uintptr_t)c->cframe_current_frame, &must_reach);
 	}
-	w->cur->n = 0;
-	w->cur->used = 0;
 	w->cur->full = w->next->full = false;
 	int k = 0;
 	enum guess guess = guessing ? cstackguess__prefetch(rt, w, tstate, top, c->tstate_frame)
@@ -189,8 +202,11 @@ int pyframes__sample(const py_runtime *rt, py_walk *w, uintptr_t tstate, py_fram
 		for (int i = 0; same && i < k; i++)
 			same = framecopies__same_frame(rt, framecopies__bytes(cur, w->range_of[i], w->addr[i]),
 					  framecopies__bytes(again, w->range_of[i], w->addr[i]), i == 0);
-		if (same)
+		if (same) {
+			if (w->blocks)
+				blockhint__keep(w, tstate, head, caller, k);
 			return n;
+		}
 		if (!top_again)
 			return 0;
 		/* walk again in the fresh copies, reading only what they lack */

@@ -22,7 +22,10 @@ struct symcache {
 	size_t mask, used;
 	unsigned char *headers;/* per-frame copies of code object headers */
 	size_t headers_cap;    /* in frames */
-	memread_req *reqs;
+	memread_req *reqs;     /* per distinct code object: its header */
+	memread_req *batch;    /* what is read: headers, and their names' prints */
+	int *print_at;         /* per distinct code object: its print's index in batch, or -1 */
+	unsigned char *prints; /* SYM_PRINT_MAX bytes per distinct code object */
 	/* one sample's distinct code objects: frame i's is distinct[which[i]] */
 	int *which;
 	const sym_entry **distinct;
@@ -30,6 +33,7 @@ struct symcache {
 	bool full_paths;
 	size_t seen_mask;
 	uint32_t round;
+	uint64_t generation;   /* entries freed so far (symcache__generation) */
 };
 
 symcache *symcache__new(const py_runtime *rt)
@@ -65,6 +69,7 @@ static void clear_slots(symcache *c)
 		c->slots[i] = NULL;
 	}
 	c->used = 0;
+	c->generation++;
 }
 
 void symcache__full_paths(symcache *c, bool full)
@@ -80,10 +85,18 @@ void symcache__free(symcache *c)
 	free(c->slots);
 	free(c->headers);
 	free(c->reqs);
+	free(c->batch);
+	free(c->print_at);
+	free(c->prints);
 	free(c->which);
 	free(c->distinct);
 	free(c->seen);
 	free(c);
+}
+
+uint64_t symcache__generation(const symcache *c)
+{
+	return c->generation;
 }
 
 unsigned symcache__size(const symcache *c)
@@ -199,6 +212,13 @@ static sym_entry *resolve(symcache *c, uintptr_t code, const unsigned char *h)
 	e->check_file = field_ptr(h, o->code_filename);
 	e->check_table = field_ptr(h, o->code_linetable);
 	e->check_argcount = field_int(h, o->code_argcount);
+	/* the header up to the text, and as much of the text as the name has (never
+	 * past the string's end: the bytes beyond belong to other objects) */
+	size_t text = strlen(name) < 16 ? strlen(name) : 16;
+	size_t print = (size_t)(o->unicode_ascii_size - o->unicode_length) + text;
+	if (print <= SYM_PRINT_MAX &&
+	    memread__read(e->print, e->check_name + (uintptr_t)o->unicode_length, print) == 0)
+		e->print_len = (uint8_t)print;
 	e->key = hash__field(hash__field(HASH_FNV_OFFSET ^ (uint64_t)e->firstlineno, name), path);
 	if (!e->name || !e->file) {
 		entry_free(e);
@@ -222,6 +242,18 @@ static int ensure_buffers(symcache *c, int n)
 	if (!r)
 		return -1;
 	c->reqs = r;
+	memread_req *batch = realloc(c->batch, 2 * cap * sizeof(*batch));
+	if (!batch)
+		return -1;
+	c->batch = batch;
+	int *print_at = realloc(c->print_at, cap * sizeof(*print_at));
+	if (!print_at)
+		return -1;
+	c->print_at = print_at;
+	unsigned char *prints = realloc(c->prints, cap * SYM_PRINT_MAX);
+	if (!prints)
+		return -1;
+	c->prints = prints;
 	int *which = realloc(c->which, cap * sizeof(*which));
 	if (!which)
 		return -1;
@@ -276,16 +308,26 @@ void symcache__resolve(symcache *c, const py_frame_ref *frames, int n, const sym
 	int m = 0;
 	for (int i = 0; i < n; i++)
 		c->which[i] = distinct_code(c, frames[i].code, &m);
-	/* a code object that cannot be read (freed, garbage) is marked with addr 0 and
-	 * the batch goes on after it */
-	for (int k = 0; k < m;) {
-		k += (int)memread__batch(c->reqs + k, (size_t)(m - k));
-		if (k < m)
-			c->reqs[k++].addr = 0;
-	}
+	/* each header, and after it the print of the name its cached entry has */
+	int b = 0;
 	for (int k = 0; k < m; k++) {
+		c->batch[b++] = c->reqs[k];
+		const sym_entry *e = *find_slot(c, c->reqs[k].addr);
+		c->print_at[k] = e && e->print_len ? b : -1;
+		if (e && e->print_len)
+			c->batch[b++] = (memread_req){ e->check_name + (uintptr_t)o->unicode_length,
+						       c->prints + (size_t)k * SYM_PRINT_MAX, e->print_len };
+	}
+	/* what cannot be read (freed, garbage) is marked with addr 0 and the batch
+	 * goes on after it */
+	for (int i = 0; i < b;) {
+		i += (int)memread__batch(c->batch + i, (size_t)(b - i));
+		if (i < b)
+			c->batch[i++].addr = 0;
+	}
+	for (int k = 0, at = 0; k < m; at += 1 + (c->print_at[k] >= 0), k++) {
 		const unsigned char *h = c->headers + (size_t)k * size;
-		uintptr_t code = c->reqs[k].addr;
+		uintptr_t code = c->batch[at].addr;
 		c->distinct[k] = NULL;
 		if (!code)
 			continue;
@@ -293,7 +335,10 @@ void symcache__resolve(symcache *c, const py_frame_ref *frames, int n, const sym
 		if (c->code_type && field_ptr(h, o->object_type) != c->code_type)
 			continue;
 		sym_entry **slot = find_slot(c, code);
-		if (*slot && entry_matches(*slot, o, h)) {
+		int p = c->print_at[k];
+		if (*slot && entry_matches(*slot, o, h) &&
+		    (p < 0 || (c->batch[p].addr &&
+			       !memcmp(c->prints + (size_t)k * SYM_PRINT_MAX, (*slot)->print, (*slot)->print_len)))) {
 			c->distinct[k] = *slot;
 			continue;
 		}
@@ -301,6 +346,7 @@ void symcache__resolve(symcache *c, const py_frame_ref *frames, int n, const sym
 			entry_free(*slot);
 			*slot = NULL;
 			c->used--;
+			c->generation++;
 		}
 		if ((c->used + 1) * 2 > c->mask + 1 && grow(c) < 0)
 			continue;

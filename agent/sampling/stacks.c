@@ -130,14 +130,12 @@ static void emit(fs_profile *p, const fs_settings *s, stack_builder *b, uint64_t
 }
 
 /* The key of a sample for b->seen, 0 when it must go the long way: native frames,
- * a second profile (the GIL view) to add it to as well, or no check words (the
- * self backend's samples: the symbol cache reads each code object again to tell
- * one freed and replaced at the same address, which a key of addresses cannot). */
+ * a second profile (the GIL view) to add it to as well, or ids wanted back. */
 static uint64_t seen_key(fs_agent *a, stack_builder *b, bool to_main, const fs_profile *second,
 			 int tid, const py_frame_ref *frames, const uint32_t *checks, int depth,
 			 bool truncated)
 {
-	if (!to_main || second || b->items || !checks)
+	if (!to_main || second || b->items || (!checks && b->keep_ids))
 		return 0;
 	if (!b->seen_tried) {
 		b->seen_tried = true;
@@ -180,15 +178,29 @@ void stacks__add_both(fs_agent *a, stack_builder *b, bool to_main, fs_profile *s
 	if (depth > STACKS_MAX_DEPTH)
 		depth = STACKS_MAX_DEPTH;
 	uint64_t key = seen_key(a, b, to_main, second, tid, frames, checks, depth, truncated);
+	bool resolved = false;
+	if (key && !checks) {
+		/* no check words: a key of code addresses names the same stack while
+		 * the symbol cache, which reads every code object again here, replaced
+		 * none of its entries since the key was put */
+		symcache__resolve(b->cache, frames, depth, b->entries);
+		resolved = true;
+		uint64_t generation = symcache__generation(b->cache);
+		if (generation != b->seen_generation) {
+			stackcache__clear(b->seen);
+			b->seen_generation = generation;
+		}
+	}
 	fs_node_id node = key ? stackcache__find(b->seen, key) : FS_ROOT_NODE;
 	if (node != FS_ROOT_NODE) {
 		fs_profile *p = a->profile;
 		profile__add_at_node(p, tid, profile__timeline(p) ? threadnames__of(tid) : NULL, node,
 				     weight);
-		b->n_ids = 0; /* only the self backend keeps ids (idlehold), and it never hits */
+		b->n_ids = 0; /* no ids: whoever wants them (idlehold) sets keep_ids */
 		return;
 	}
-	symcache__resolve_checked(b->cache, frames, checks, depth, b->entries);
+	if (!resolved)
+		symcache__resolve_checked(b->cache, frames, checks, depth, b->entries);
 	if (to_main)
 		emit(a->profile, &a->settings, b, 0, NULL, a->settings.threads, true, tid, frames,
 		     checks, depth, truncated, weight);

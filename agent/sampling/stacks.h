@@ -38,6 +38,11 @@ typedef struct stack_builder {
 	 * sample, freed by stacks__release */
 	stack_cache *seen;
 	bool seen_tried;
+	/* samples without check words (the self backend) use seen too: their code
+	 * objects are read again by the symbol cache first, and seen is emptied when
+	 * its generation changes; but not when the caller wants the ids (keep_ids) */
+	bool keep_ids;
+	uint64_t seen_generation;
 	fs_node_id last_node;  /* where emit's last stack ended (FS_ROOT_NODE: nowhere) */
 	bool last_cacheable;   /* every frame of it resolved, none stale, no import name */
 } stack_builder;

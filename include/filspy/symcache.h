@@ -11,6 +11,8 @@
  * the frame that names the module each import loads (imports__is_find_and_load) */
 enum sym_import_role { SYM_IMPORT_NONE, SYM_IMPORT_MACHINERY, SYM_IMPORT_FIND_AND_LOAD };
 
+#define SYM_PRINT_MAX 48
+
 typedef struct sym_entry {
 	uint64_t key;          /* hash of name and file: stable across re-resolution */
 	uintptr_t code;
@@ -24,6 +26,12 @@ typedef struct sym_entry {
 	/* what the code object held when resolved; all must match to reuse the entry */
 	uintptr_t check_name, check_file, check_table;
 	int check_argcount;
+	/* and the name string's own bytes (length, hash, state, the first of its
+	 * text): a code object freed and replaced at its address by one made from
+	 * the same template can have its name, file and line table at the old
+	 * addresses too, with other text in them */
+	uint8_t print_len;
+	unsigned char print[SYM_PRINT_MAX];
 } sym_entry;
 
 typedef struct symcache symcache;
@@ -52,6 +60,11 @@ void symcache__resolve_checked(symcache *c, const py_frame_ref *frames, const ui
 
 /* The line executing in frame f of entry e, or 0 when unknown. */
 int symcache__line(const symcache *c, const sym_entry *e, const py_frame_ref *f);
+
+/* Grows whenever an entry is freed (its address now holds another code object, or
+ * the cache started over): what was learnt from entries' addresses before holds
+ * while it stays the same. */
+uint64_t symcache__generation(const symcache *c);
 
 /* How many code objects are cached (for debug output and tests). */
 unsigned symcache__size(const symcache *c);

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from chainjudge import judge
-from conftest import PROGRAMS, backend_params, interpreter_params, pyenv_python
+from conftest import PROGRAMS, backend_params, frame_function, interpreter_params, parse_folded, pyenv_python
 
 PYTHONS = interpreter_params([6, 7, 8, 9, 10, 11, 12, 13])
 RATE, SECONDS = 1000, 3
@@ -124,3 +124,25 @@ def test_dropped_and_cut_samples_are_in_the_svg_and_pprof_metadata(backend, prof
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert f"filspy: {m.group(1)} dropped as torn, {m.group(2)} cut short" in out.stdout, out.stdout
+
+
+@pytest.mark.parametrize("python", interpreter_params([9, 11, 12, 13]))
+def test_code_freed_and_replaced_at_its_address_is_named_anew(python, profiled):
+    """The self backend's stack cache keys samples by code address and instruction:
+    a code object freed and another made at its address must not inherit the old
+    one's stack (the symbol cache notices the new object and the cache starts over)."""
+    r = profiled([python, PROGRAMS / "fresh_code.py"], FIL_PERF_SPY_RATE=1000,
+                 FIL_PERF_SPY_OUTPUT="raw")
+    assert r.returncode == 0, r.stderr
+    reused = int(r.stdout.split()[-1])
+    assert reused >= 5, f"the interpreter gave only {reused} code addresses again: nothing tested"
+    per = {}
+    for stack, n in parse_folded(r.raw()).items():
+        name = frame_function(stack[-1])
+        if name.startswith("f_"):
+            per[name] = per.get(name, 0) + n
+    counts = sorted(per.values())
+    # 40 functions of 25 ms at 1 kHz: about 25 samples each; an old name kept for
+    # a new function would take two or more of those shares
+    assert len(per) >= 32, per
+    assert counts[-1] <= 2.5 * counts[len(counts) // 2] + 5, per
