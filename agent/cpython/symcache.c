@@ -182,7 +182,7 @@ static bool plausible_text(const char *s)
 	return true;
 }
 
-static sym_entry *resolve(symcache *c, uintptr_t code, const unsigned char *h)
+static sym_entry *resolve_one(symcache *c, uintptr_t code, const unsigned char *h)
 {
 	const py_offsets *o = c->rt->off;
 	char name[NAME_MAX_BYTES], path[4096], file[4096];
@@ -227,6 +227,15 @@ static sym_entry *resolve(symcache *c, uintptr_t code, const unsigned char *h)
 	return e;
 }
 
+/* *p grown to bytes (left as it was when that fails) */
+static bool grow_to(void *p, size_t bytes)
+{
+	void *grown = realloc(*(void **)p, bytes);
+	if (grown)
+		*(void **)p = grown;
+	return grown != NULL;
+}
+
 static int ensure_buffers(symcache *c, int n)
 {
 	if ((size_t)n <= c->headers_cap)
@@ -234,34 +243,14 @@ static int ensure_buffers(symcache *c, int n)
 	size_t cap = c->headers_cap ? c->headers_cap : 64;
 	while (cap < (size_t)n)
 		cap *= 2;
-	unsigned char *h = realloc(c->headers, cap * (size_t)c->rt->off->code_size);
-	if (!h)
+	if (!grow_to(&c->headers, cap * (size_t)c->rt->off->code_size) ||
+	    !grow_to(&c->reqs, cap * sizeof(*c->reqs)) ||
+	    !grow_to(&c->batch, 2 * cap * sizeof(*c->batch)) ||
+	    !grow_to(&c->print_at, cap * sizeof(*c->print_at)) ||
+	    !grow_to(&c->prints, cap * SYM_PRINT_MAX) ||
+	    !grow_to(&c->which, cap * sizeof(*c->which)) ||
+	    !grow_to(&c->distinct, cap * sizeof(*c->distinct)))
 		return -1;
-	c->headers = h;
-	memread_req *r = realloc(c->reqs, cap * sizeof(*r));
-	if (!r)
-		return -1;
-	c->reqs = r;
-	memread_req *batch = realloc(c->batch, 2 * cap * sizeof(*batch));
-	if (!batch)
-		return -1;
-	c->batch = batch;
-	int *print_at = realloc(c->print_at, cap * sizeof(*print_at));
-	if (!print_at)
-		return -1;
-	c->print_at = print_at;
-	unsigned char *prints = realloc(c->prints, cap * SYM_PRINT_MAX);
-	if (!prints)
-		return -1;
-	c->prints = prints;
-	int *which = realloc(c->which, cap * sizeof(*which));
-	if (!which)
-		return -1;
-	c->which = which;
-	const sym_entry **distinct = realloc(c->distinct, cap * sizeof(*distinct));
-	if (!distinct)
-		return -1;
-	c->distinct = distinct;
 	struct seen_code *seen = calloc(cap * 2, sizeof(*seen));
 	if (!seen)
 		return -1;
@@ -290,7 +279,11 @@ static int distinct_code(symcache *c, uintptr_t code, int *m)
 	}
 }
 
-void symcache__resolve(symcache *c, const py_frame_ref *frames, int n, const sym_entry **out)
+/* prints: check the entries' name strings too (frames read just now, whose code
+ * objects are alive); without, a code object freed since its sample but not yet
+ * overwritten keeps its entry, which a check word then vouches for */
+static void resolve(symcache *c, const py_frame_ref *frames, int n, const sym_entry **out,
+		    bool prints)
 {
 	const py_offsets *o = c->rt->off;
 	size_t size = (size_t)o->code_size;
@@ -312,7 +305,7 @@ void symcache__resolve(symcache *c, const py_frame_ref *frames, int n, const sym
 	int b = 0;
 	for (int k = 0; k < m; k++) {
 		c->batch[b++] = c->reqs[k];
-		const sym_entry *e = *find_slot(c, c->reqs[k].addr);
+		const sym_entry *e = prints ? *find_slot(c, c->reqs[k].addr) : NULL;
 		c->print_at[k] = e && e->print_len ? b : -1;
 		if (e && e->print_len)
 			c->batch[b++] = (memread_req){ e->check_name + (uintptr_t)o->unicode_length,
@@ -351,7 +344,7 @@ void symcache__resolve(symcache *c, const py_frame_ref *frames, int n, const sym
 		if ((c->used + 1) * 2 > c->mask + 1 && grow(c) < 0)
 			continue;
 		slot = find_slot(c, code);
-		*slot = resolve(c, code, h);
+		*slot = resolve_one(c, code, h);
 		if (*slot)
 			c->used++;
 		c->distinct[k] = *slot;
@@ -360,10 +353,15 @@ void symcache__resolve(symcache *c, const py_frame_ref *frames, int n, const sym
 		out[i] = c->distinct[c->which[i]];
 }
 
+void symcache__resolve(symcache *c, const py_frame_ref *frames, int n, const sym_entry **out)
+{
+	resolve(c, frames, n, out, true);
+}
+
 void symcache__resolve_checked(symcache *c, const py_frame_ref *frames, const uint32_t *checks,
 			       int n, const sym_entry **out)
 {
-	symcache__resolve(c, frames, n, out);
+	resolve(c, frames, n, out, !checks);
 	for (int i = 0; checks && i < n; i++) {
 		if (out[i] || !checks[i] || !frames[i].code)
 			continue;
