@@ -65,6 +65,7 @@ def profile_tower(tmp_path, python, **settings):
                        timeout=60, env=agent_env(out, PYTHONUSERBASE=base, FIL_PERF_SPY_OUTPUT="raw",
                                                  **settings))
     assert r.returncode == 0, r.stderr
+    assert (out / "x-pyspy.txt").exists(), r.stderr
     return r, parse_folded((out / "x-pyspy.txt").read_text())
 
 

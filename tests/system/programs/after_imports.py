@@ -11,4 +11,5 @@ def work(seconds):
     return x
 
 
-work(0.6)
+# long enough for py-spy (the pyspy backend's child) to attach on a loaded machine
+work(1.5)
