@@ -134,25 +134,22 @@ int pyframes__sample(const py_runtime *rt, py_walk *w, uintptr_t tstate, py_fram
 		return 0;
 	if (!cframes) {
 		top = head;
-	} else if (start.have_top) {
-		/* read with head, in blockhint__start's one call */
+	} else {
+		/* 3.11/3.12: head is the _PyCFrame (see py_frame_chain); its two words
+		 * came in blockhint__start's call when head was as last time, else
+		 * both are read now in one */
 		top = start.top;
 		caller = start.caller;
 		must_reach = start.must_reach;
-		if (!top)
-			return 0;
-		if (caller && !start.have_reach)
-			memread__word(caller + (uintptr_t)c->cframe_current_frame, &must_reach);
-	} else {
-		/* 3.11/3.12: head is the _PyCFrame (see py_frame_chain) */
-		/* both words of the _PyCFrame in one system call */
 		memread_req two[2] = {
 			{ head + (uintptr_t)c->cframe_current_frame, &top, sizeof(top) },
 			{ head + (uintptr_t)c->cframe_previous, &caller, sizeof(caller) },
 		};
-		if (memread__batch(two, 2) < 1 || !top)
+		if (!start.have_top && memread__batch(two, 2) < 1)
 			return 0;
-		if (caller)
+		if (!top)
+			return 0;
+		if (caller && !start.have_reach)
 			memread__word(caller + (uintptr_t)c->cframe_current_frame, &must_reach);
 	}
 	w->cur->full = w->next->full = false;

@@ -45,12 +45,15 @@ void symcache__full_paths(symcache *c, bool full);
 void symcache__free(symcache *c);
 
 /* Resolves the code object of each of the n frames (one batched copy of their
- * headers, more copies only for code objects not yet cached). out[i] is NULL when
+ * headers and of the name strings their cached entries expect, more copies only
+ * for code objects not yet cached or changed). For frames read just now: a code
+ * object freed since is not looked at as the one it was. out[i] is NULL when
  * frame i's code is not a readable code object. Entries stay valid until the next
  * call. */
 void symcache__resolve(symcache *c, const py_frame_ref *frames, int n, const sym_entry **out);
 
-/* The same, and where a code object cannot be read any more (freed since the
+/* The same without the name strings' check (with checks; NULL checks: as
+ * symcache__resolve), and where a code object cannot be read any more (freed since the
  * sample: a stop off the CPU is resolved when the thread runs again, and at the
  * end the interpreter frees its code) takes the cached entry for its address if
  * the sample's check word (checks[i]: the low 32 bits of its name pointer when
