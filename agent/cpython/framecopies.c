@@ -82,11 +82,25 @@ static uintptr_t stable_previous(const struct py_walk *w, uintptr_t frame)
 	return l->frame == frame && l->stable ? l->previous : 0;
 }
 
+static void mark_seen(struct py_walk *w, uintptr_t frame)
+{
+	unsigned b = framecopies__seen_bit(frame);
+	w->seen[b / 64] |= 1ull << (b % 64);
+}
+
 void framecopies__learn(struct py_walk *w, uintptr_t frame, uintptr_t previous)
 {
 	struct link *l = framecopies__link_of(w, frame);
 	bool stable = l->frame == frame && l->previous == previous;
 	*l = (struct link){ frame, previous, stable };
+	if (++w->learned >= LINKS) {
+		w->learned = 0;
+		memset(w->seen, 0, SEEN_BITS / 8);
+		for (unsigned i = 0; i < LINKS; i++)
+			if (w->links[i].frame)
+				mark_seen(w, w->links[i].frame);
+	}
+	mark_seen(w, frame);
 }
 
 /* Reads frame, and in the same system call its stable callers of last time, each
@@ -196,13 +210,14 @@ py_walk *pyframes__new_walk(const py_runtime *rt, int max)
 	w->reqs = calloc(MAX_RANGES + 2, sizeof(*w->reqs));
 	if (!w->blocks) {
 		w->links = calloc(LINKS, sizeof(*w->links));
+		w->seen = calloc(SEEN_BITS / 64, sizeof(*w->seen));
 		w->hints = calloc(CSTACK_HINTS, sizeof(*w->hints));
 		w->window = malloc(CSTACK_FIRST_WINDOW);
 	} else {
 		w->block_hints = calloc(BLOCK_HINTS, sizeof(*w->block_hints));
 	}
 	if (!w->addr || !w->range_of || !w->cur || !w->next || !w->reqs ||
-	    (!w->blocks && (!w->links || !w->hints || !w->window)) ||
+	    (!w->blocks && (!w->links || !w->seen || !w->hints || !w->window)) ||
 	    (w->blocks && !w->block_hints)) {
 		pyframes__free_walk(w);
 		return NULL;
@@ -220,6 +235,7 @@ void pyframes__free_walk(py_walk *w)
 	free_snap(w->next);
 	free(w->reqs);
 	free(w->links);
+	free(w->seen);
 	free(w->hints);
 	free(w->window);
 	free(w->block_hints);

@@ -29,6 +29,11 @@
  * time in one system call; links that change every call (a caller that varies)
  * are not followed, so that guesses never cost more than they save. */
 #define LINKS 4096u
+/* and a bitmap of the frames learned, small enough to stay in the L1 cache: the
+ * C-stack scan asks it about every word it reads (~1500 a sample), and most are
+ * no frame; remade from the links after each LINKS learned, so that it does not
+ * fill up with frames long gone */
+#define SEEN_BITS (1u << 15)
 #define PREFETCH 64
 
 struct range {
@@ -52,7 +57,13 @@ struct snap {
 #define CSTACK_MARGIN 512u              /* above the outermost frame found there */
 #define CSTACK_GUESSES 48
 #define CSTACK_BACK_OFF 64u /* samples walked frame by frame after two misses */
+#define CSTACK_SPAN_GAP 4096u  /* guessed frames closer than this are read as one */
+#define CSTACK_SPAN_MAX (16u << 10)
 #define CSTACK_FRESH_NS 50000 /* a read of the bracket still serves as the next start */
+
+struct span {
+	uintptr_t lo, hi;
+};
 
 struct cstack_hint {
 	uintptr_t tstate, stack_end; /* stack_end 0: read it again */
@@ -86,6 +97,8 @@ struct py_walk {
 		uintptr_t frame, previous;
 		bool stable;          /* previous was the same the time before */
 	} *links;             /* LINKS of them, by frame address (3.6-3.10) */
+	uint64_t *seen;       /* SEEN_BITS: a bit set for each frame of links */
+	unsigned learned;     /* since seen was last remade */
 	struct cstack_hint *hints; /* CSTACK_HINTS of them, by thread state (3.6-3.10) */
 	struct block_hint *block_hints; /* BLOCK_HINTS of them, by thread state (3.11+) */
 	struct cstack_hint *window_hint; /* the thread's, of the last read */
@@ -112,10 +125,17 @@ static inline struct link *framecopies__link_of(const struct py_walk *w, uintptr
 	return &w->links[(((frame >> 4) * 0x9e3779b97f4a7c15ull) >> 52) & (LINKS - 1)];
 }
 
+static inline unsigned framecopies__seen_bit(uintptr_t frame)
+{
+	return (unsigned)(((frame >> 4) * 0xc2b2ae3d27d4eb4full) >> 49) & (SEEN_BITS - 1);
+}
+
 /* Before 3.11: a walk met frame lately (its link was learned) */
 static inline bool framecopies__known(const struct py_walk *w, uintptr_t frame)
 {
-	return frame && framecopies__link_of(w, frame)->frame == frame;
+	unsigned b = framecopies__seen_bit(frame);
+	return frame && (w->seen[b / 64] >> (b % 64) & 1) &&
+	       framecopies__link_of(w, frame)->frame == frame;
 }
 
 /* Bytes of a frame read into range i of sn. */
