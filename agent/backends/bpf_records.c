@@ -8,6 +8,7 @@
 #include "filspy/rng.h"
 #include "sampling/gilview.h"
 #include "sampling/threadnames.h"
+#include "sampling/stackcache.h"
 #include "sampling/threadstate.h"
 
 /* A thread woken to take the GIL runs a few microseconds before it has it; on a
@@ -56,19 +57,31 @@ static int copy_frames(const struct bpf_state *st, const struct fsbpf_sample *he
 	return depth;
 }
 
-/* FIL_PERF_SPY_NATIVE: the record's native stack merged with its depth Python
- * frames (copied to st->entries), or NULL (*n 0) */
-static const stack_item *merged(struct bpf_state *st, int tid, const struct fsbpf_sample *head,
-				const struct fsbpf_frame *frames, int depth, size_t *n)
+/* FIL_PERF_SPY_NATIVE: the native stack of the record unwound (nativestack__unwind);
+ * its key with the Python frames' entry marks, 0 when it has none or may not be
+ * cached, and *native whether it was unwound at all */
+static uint64_t unwound(struct bpf_state *st, int tid, const struct fsbpf_sample *head,
+			const struct fsbpf_frame *frames, int depth, bool *native)
 {
-	*n = 0;
-	if (!st->native || !(head->flags & FSBPF_NATIVE))
-		return NULL;
+	*native = st->native && (head->flags & FSBPF_NATIVE);
+	if (!*native)
+		return 0;
+	st->merge_depth = depth;
+	uint64_t key = nativestack__unwind(st->native, tid,
+					   (const struct fsbpf_native *)(frames + head->depth));
+	for (int i = 0; key && i < depth; i++)
+		key = stackcache__mix(key, st->entries[i]);
+	return key ? key | 1 : 0;
+}
+
+/* The stack unwound last merged with its st->merge_depth Python frames */
+static void make_items(stack_builder *b, void *arg)
+{
+	struct bpf_state *st = arg;
 	/* 3.6-3.10 run each frame in a C call of its own */
 	bool every_frame = st->plan.frame_is_entry < 0 && st->plan.frame_owner < 0;
-	return nativestack__merge(st->native, tid,
-				  (const struct fsbpf_native *)(frames + head->depth), st->entries,
-				  every_frame, depth, n);
+	b->items = nativestack__merge(st->native, st->entries, every_frame, st->merge_depth,
+				      &b->n_items);
 }
 
 /* Adds weight samples of thread tid in state to the profile and the GIL view. On
@@ -167,9 +180,15 @@ void bpf_records__on_record(void *ctx, const struct fsbpf_sample *head,
 		if (!e)
 			return;
 		e->depth = copy_frames(st, head, frames, e->frames, e->checks, st->native ? st->entries : NULL);
-		size_t n = 0;
-		const stack_item *items = merged(st, tid, head, frames, e->depth, &n);
-		offcpu__keep_items(e, items, items ? n : 0);
+		bool native;
+		unwound(st, tid, head, frames, e->depth, &native);
+		st->stacks.items = NULL;
+		st->stacks.n_items = 0;
+		if (native)
+			make_items(&st->stacks, st);
+		offcpu__keep_items(e, st->stacks.items, st->stacks.items ? st->stacks.n_items : 0);
+		st->stacks.items = NULL;
+		st->stacks.n_items = 0;
 		e->truncated = head->flags & FSBPF_TRUNCATED;
 		e->state = state_of(head, e);
 		e->since = head->time;
@@ -180,11 +199,17 @@ void bpf_records__on_record(void *ctx, const struct fsbpf_sample *head,
 	int depth = copy_frames(st, head, frames, st->frames, st->checks, st->native ? st->entries : NULL);
 	enum fs_thread_state state = state_of(head, e);
 	a->lost_cut += (head->flags & (FSBPF_TRUNCATED | FSBPF_READ_ERROR)) != 0;
-	st->stacks.items = merged(st, tid, head, frames, depth, &st->stacks.n_items);
+	bool native;
+	st->stacks.items_key = unwound(st, tid, head, frames, depth, &native);
+	/* merged only when the stack cache does not know the sample */
+	st->stacks.make_items = native ? make_items : NULL;
+	st->stacks.make_items_arg = st;
 	add_samples(a, st, tid, state, true, st->frames, st->checks, depth,
 		    head->flags & FSBPF_TRUNCATED, 1);
 	st->stacks.items = NULL;
 	st->stacks.n_items = 0;
+	st->stacks.make_items = NULL;
+	st->stacks.items_key = 0;
 }
 
 void bpf_records__end_stops(fs_agent *a, struct bpf_state *st, uint64_t now)

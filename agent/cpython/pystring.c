@@ -107,3 +107,27 @@ long pybytes__read(const py_runtime *rt, uintptr_t bytes, uint8_t **out, size_t 
 	*out = buf;
 	return len;
 }
+
+/* A code object that was being freed while it was read leaves its name and file
+ * pointing at memory used for something else: such text (empty, control bytes,
+ * not UTF-8) is no name, and the frame is left out rather than shown as garbage
+ * (or breaking a folded line). */
+bool pystring__plausible(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	if (!*p)
+		return false;
+	while (*p) {
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+		int more = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 : (*p & 0xf0) == 0xe0 ? 2
+			 : (*p & 0xf8) == 0xf0 ? 3 : -1;
+		if (more < 0 || (more && *p < 0xc2))
+			return false;
+		p++;
+		for (; more > 0; more--, p++)
+			if ((*p & 0xc0) != 0x80)
+				return false;
+	}
+	return true;
+}

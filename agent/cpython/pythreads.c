@@ -73,12 +73,16 @@ uintptr_t pythreads__list_mark(const py_runtime *rt)
 	const py_offsets *o = rt->off;
 	uintptr_t interp = pyruntime__interpreters_head(rt), mark = 0;
 	for (int i = 0; interp && i < MAX_INTERPRETERS; i++) {
-		uintptr_t head = 0;
-		if (memread__word(interp + o->interp_threads_head, &head) < 0)
+		/* a system call a round fewer: both words in one */
+		uintptr_t head = 0, next = 0;
+		memread_req two[2] = {
+			{ interp + (uintptr_t)o->interp_threads_head, &head, sizeof(head) },
+			{ interp + (uintptr_t)o->interp_next, &next, sizeof(next) },
+		};
+		if (memread__batch(two, 2) < 2)
 			return 0;
 		mark = (mark ^ interp ^ (head << 1)) * 0x9e3779b97f4a7c15ull;
-		if (memread__word(interp + o->interp_next, &interp) < 0)
-			return 0;
+		interp = next;
 	}
 	return mark | 1;
 }

@@ -158,30 +158,6 @@ static bool entry_matches(const sym_entry *e, const py_offsets *o, const unsigne
 	       e->firstlineno == field_int(h, o->code_firstlineno);
 }
 
-/* A code object that was being freed while it was read leaves its name and file
- * pointing at memory used for something else: such text (empty, control bytes,
- * not UTF-8) is no name, and the frame is left out rather than shown as garbage
- * (or breaking a folded line). */
-static bool plausible_text(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	if (!*p)
-		return false;
-	while (*p) {
-		if (*p < 0x20 || *p == 0x7f)
-			return false;
-		int more = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 : (*p & 0xf0) == 0xe0 ? 2
-			 : (*p & 0xf8) == 0xf0 ? 3 : -1;
-		if (more < 0 || (more && *p < 0xc2))
-			return false;
-		p++;
-		for (; more > 0; more--, p++)
-			if ((*p & 0xc0) != 0x80)
-				return false;
-	}
-	return true;
-}
-
 static sym_entry *resolve_one(symcache *c, uintptr_t code, const unsigned char *h)
 {
 	const py_offsets *o = c->rt->off;
@@ -190,7 +166,7 @@ static sym_entry *resolve_one(symcache *c, uintptr_t code, const unsigned char *
 
 	if (pystring__read(c->rt, field_ptr(h, name_off), name, sizeof(name)) < 0 ||
 	    pystring__read(c->rt, field_ptr(h, o->code_filename), path, sizeof(path)) < 0 ||
-	    !plausible_text(name) || !plausible_text(path))
+	    !pystring__plausible(name) || !pystring__plausible(path))
 		return NULL;
 	sym_entry *e = calloc(1, sizeof(*e));
 	if (!e)
@@ -358,9 +334,26 @@ void symcache__resolve(symcache *c, const py_frame_ref *frames, int n, const sym
 	resolve(c, frames, n, out, true);
 }
 
+/* Every frame's entry vouched for by its check word, as the stack cache trusts
+ * them: then no code object is read again (bpf's samples that miss the stack
+ * cache, those with native frames among them, read every one each time). */
+static bool all_checked(symcache *c, const py_frame_ref *frames, const uint32_t *checks, int n,
+			const sym_entry **out)
+{
+	for (int i = 0; i < n; i++) {
+		sym_entry **slot = frames[i].code && checks[i] ? find_slot(c, frames[i].code) : NULL;
+		if (!slot || !*slot || (uint32_t)(*slot)->check_name != checks[i])
+			return false;
+		out[i] = *slot;
+	}
+	return true;
+}
+
 void symcache__resolve_checked(symcache *c, const py_frame_ref *frames, const uint32_t *checks,
 			       int n, const sym_entry **out)
 {
+	if (checks && n > 0 && all_checked(c, frames, checks, n, out))
+		return;
 	resolve(c, frames, n, out, !checks);
 	for (int i = 0; checks && i < n; i++) {
 		if (out[i] || !checks[i] || !frames[i].code)

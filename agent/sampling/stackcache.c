@@ -37,7 +37,7 @@ void stackcache__free(stack_cache *c)
 	free(c);
 }
 
-static uint64_t mix(uint64_t h, uint64_t v)
+uint64_t stackcache__mix(uint64_t h, uint64_t v)
 {
 	h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
 	return h * 0xff51afd7ed558ccdULL;
@@ -46,10 +46,10 @@ static uint64_t mix(uint64_t h, uint64_t v)
 uint64_t stackcache__key(const py_frame_ref *frames, const uint32_t *checks, int depth,
 			 bool truncated, uint64_t salt)
 {
-	uint64_t h = mix(0x6a09e667f3bcc908ULL ^ salt, (uint64_t)depth << 1 | truncated);
+	uint64_t h = stackcache__mix(0x6a09e667f3bcc908ULL ^ salt, (uint64_t)depth << 1 | truncated);
 	for (int i = 0; i < depth; i++) {
-		h = mix(h, frames[i].code);
-		h = mix(h, (uint64_t)frames[i].instr ^ ((uint64_t)(checks ? checks[i] : 0) << 32));
+		h = stackcache__mix(h, frames[i].code);
+		h = stackcache__mix(h, (uint64_t)frames[i].instr ^ ((uint64_t)(checks ? checks[i] : 0) << 32));
 	}
 	return h ? h : 1;
 }

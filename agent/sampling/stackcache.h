@@ -23,6 +23,10 @@ void stackcache__free(stack_cache *c);
 uint64_t stackcache__key(const py_frame_ref *frames, const uint32_t *checks, int depth,
 			 bool truncated, uint64_t salt);
 
+/* h continued over the word v: for keys of more than a sample's Python frames
+ * (its native frames: nativestack__unwind), given to stackcache__key as salt. */
+uint64_t stackcache__mix(uint64_t h, uint64_t v);
+
 /* The node stored for key, or FS_ROOT_NODE when there is none. */
 fs_node_id stackcache__find(const stack_cache *c, uint64_t key);
 void stackcache__put(stack_cache *c, uint64_t key, fs_node_id node);

@@ -135,7 +135,8 @@ static uint64_t seen_key(fs_agent *a, stack_builder *b, bool to_main, const fs_p
 			 int tid, const py_frame_ref *frames, const uint32_t *checks, int depth,
 			 bool truncated)
 {
-	if (!to_main || second || b->items || (!checks && b->keep_ids))
+	bool native = b->items || b->make_items;
+	if (!to_main || second || (native && !b->items_key) || (!checks && b->keep_ids))
 		return 0;
 	if (!b->seen_tried) {
 		b->seen_tried = true;
@@ -146,7 +147,8 @@ static uint64_t seen_key(fs_agent *a, stack_builder *b, bool to_main, const fs_p
 	/* the thread's root names it: a renamed thread is a new stack */
 	uint64_t salt = a->settings.threads
 		? hash__string(HASH_FNV_OFFSET ^ (uint64_t)(uint32_t)tid, threadnames__of(tid)) : 0;
-	return stackcache__key(frames, checks, depth, truncated, salt);
+	return stackcache__key(frames, checks, depth, truncated,
+			       native ? stackcache__mix(salt, b->items_key) : salt);
 }
 
 void stacks__release(stack_builder *b)
@@ -201,6 +203,8 @@ void stacks__add_both(fs_agent *a, stack_builder *b, bool to_main, fs_profile *s
 	}
 	if (!resolved)
 		symcache__resolve_checked(b->cache, frames, checks, depth, b->entries);
+	if (b->make_items && !b->items)
+		b->make_items(b, b->make_items_arg);
 	if (to_main)
 		emit(a->profile, &a->settings, b, 0, NULL, a->settings.threads, true, tid, frames,
 		     checks, depth, truncated, weight);

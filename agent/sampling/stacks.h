@@ -34,6 +34,12 @@ typedef struct stack_builder {
 	 * the sample's Python frames alone (the caller sets and clears it) */
 	const stack_item *items;
 	size_t n_items;
+	/* or, in their stead, how to make them (bpf's native frames): only when the
+	 * stack cache does not know the sample, whose key then takes items_key too
+	 * (0: the stack may not be cached) */
+	void (*make_items)(struct stack_builder *b, void *arg);
+	void *make_items_arg;
+	uint64_t items_key;
 	/* samples of a stack seen before (sampling/stackcache.c): made at the first
 	 * sample, freed by stacks__release */
 	stack_cache *seen;

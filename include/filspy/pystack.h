@@ -77,6 +77,9 @@ int pylocals__first_str(const py_runtime *rt, const py_frame_ref *f, char *out, 
 /* Reads a str object as UTF-8 into out (always terminated, cut at size-1 bytes).
  * Returns the byte length, or -errno when it is not a readable compact string. */
 int pystring__read(const py_runtime *rt, uintptr_t str, char *out, size_t size);
+/* Text a name can be: not empty, no control bytes, UTF-8 (a string read while
+ * its object was freed is none of these, most of the time). */
+bool pystring__plausible(const char *s);
 
 /* Reads a bytes object's content into a new malloc'ed buffer of at most max bytes.
  * Returns the length and sets *out, or -errno. */
