@@ -10,6 +10,7 @@ static void native_close(fsnative_session *s)
 	if (!s)
 		return;
 	symbols__free(s);
+	free(s->rules);
 	session__close(s);
 	free(s);
 }

@@ -42,6 +42,8 @@ struct fsnative_session {
 	struct name_entry *names;
 	size_t names_used;
 	size_t names_bytes;
+	/* fastcfi.c: each pc's row of CFI, decoded once */
+	struct cfi_rule *rules;
 	/* symtab.c: per module, its functions sorted by address */
 	struct module_table *tables, *last_table;
 	size_t n_tables, cap_tables;
@@ -68,6 +70,15 @@ int debuginfo__find(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
 int unwind__attach(fsnative_session *s, char *why, size_t why_size);
 int unwind__walk(fsnative_session *s, int tid, const uint64_t regs[FSNATIVE_NREGS],
 		 const uint8_t *stack, size_t len, uint64_t stack_addr, uint64_t *pcs, int max);
+
+/* memory.c: a word of the sampled thread's memory, as the unwinders read it (the
+ * stack copy first); false when it cannot be read. */
+bool memory__read_word(fsnative_session *s, uint64_t addr, uint64_t *out);
+
+/* fastcfi.c: the sample of s (regs, stack copy) unwound with CFI rows of the
+ * common kind only, into pcs as libdwfl's walk would give them; -1 when a frame's
+ * row is of another kind (then libdwfl walks the sample). */
+int fastcfi__walk(fsnative_session *s, const uint64_t regs[FSNATIVE_NREGS], uint64_t *pcs, int max);
 
 /* symtab.c: the function of module m that pc lies in (its first address in
  * *start), or NULL; the module's table is built at its first address. */

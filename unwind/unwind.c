@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/uio.h>
 
 #include "native.h"
 
@@ -25,32 +24,14 @@ static bool get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
 	return true;
 }
 
-/* How far above sp the thread's own stack may reach (the usual 8 MiB limit) */
-#define STACK_REACH (8ull << 20)
-
-/* A word of the stack as it was when the sample was taken, else of the process
- * as it is now (what the unwinder reads outside the stack is mostly constant:
- * a signal frame's context lies on the stack, but a PLT's GOT does not).
- * process_vm_readv of our own pid reads no page that is unmapped or unreadable
- * (EFAULT), so a wrong guess of the CFI or frame-pointer fallback ends the walk
- * instead of crashing the profiled program. */
+/* libdwfl's reads of the thread's memory: memory.c's */
 static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
 {
-	fsnative_session *s = arg;
-	if (addr >= s->stack_addr && addr - s->stack_addr <= s->len &&
-	    s->len - (addr - s->stack_addr) >= sizeof(*result)) {
-		memcpy(result, s->stack + (addr - s->stack_addr), sizeof(*result));
-		return true;
-	}
-	if (addr < 4096)
-		return false;  /* a NULL-ish pointer: no syscall for it */
-	/* the same stack beyond the copy holds other frames by now: a walk that
-	 * reaches there ends rather than going on through what runs now */
-	if (addr >= s->stack_addr && addr - s->stack_addr < STACK_REACH)
-		return false;
-	struct iovec local = { result, sizeof(*result) };
-	struct iovec remote = { (void *)(uintptr_t)addr, sizeof(*result) };
-	return process_vm_readv(s->pid, &local, 1, &remote, 1, 0) == (ssize_t)sizeof(*result);
+	(void)dwfl;
+	uint64_t w = 0;
+	bool ok = memory__read_word(arg, addr, &w);
+	*result = w;
+	return ok;
 }
 
 static bool set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
@@ -113,10 +94,13 @@ int unwind__walk(fsnative_session *s, int tid, const uint64_t regs[FSNATIVE_NREG
 	s->pcs = pcs;
 	s->max = max;
 	s->n = 0;
-	/* -1 is libdwfl's "the walk stopped": no CFI and no frame pointer for a
-	 * frame, or a read it asked for failed; what came before stays good */
-	dwfl_getthread_frames(s->dwfl, tid, on_frame, s);
-	int n = s->n;
+	int n = fastcfi__walk(s, regs, pcs, max);
+	if (n < 0) {
+		/* -1 is libdwfl's "the walk stopped": no CFI and no frame pointer for
+		 * a frame, or a read it asked for failed; what came before stays good */
+		dwfl_getthread_frames(s->dwfl, tid, on_frame, s);
+		n = s->n;
+	}
 	s->stack = NULL;
 	s->regs = NULL;
 	s->pcs = NULL;

@@ -129,8 +129,9 @@ static void emit(fs_profile *p, const fs_settings *s, stack_builder *b, uint64_t
 			p, tid, profile__timeline(p) ? threadnames__of(tid) : NULL, b->ids, k, weight);
 }
 
-/* The key of a sample for b->seen, 0 when it must go the long way: native frames,
- * a second profile (the GIL view) to add it to as well, or ids wanted back. */
+/* The key of a sample for b->seen, 0 when it must go the long way: native frames
+ * without a key of their own (b->items_key), a second profile (the GIL view) to
+ * add it to as well, or ids wanted back. */
 static uint64_t seen_key(fs_agent *a, stack_builder *b, bool to_main, const fs_profile *second,
 			 int tid, const py_frame_ref *frames, const uint32_t *checks, int depth,
 			 bool truncated)

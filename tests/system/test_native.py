@@ -120,8 +120,10 @@ def test_without_native_every_frame_is_python(profiled):
 def test_native_shares_match_within_two_points(profiled):
     """programs/shares.py's CPU shares, with native frames on."""
     r = profiled([python311(), PROGRAMS / "shares.py"], timeout=120, FIL_PERF_SPY_BACKEND="bpf",
-                 FIL_PERF_SPY_NATIVE=1, FIL_PERF_SPY_RATE=250)
-    assert_shares_match(r, min_samples=300)
+                 FIL_PERF_SPY_NATIVE=1, FIL_PERF_SPY_RATE=1000)
+    # 1 kHz: at 250 Hz the ~750 samples' own noise (1.8 points) failed 2 points
+    # in about one run of eight, with this build and the one before
+    assert_shares_match(r, min_samples=1200)
 
 
 def test_native_without_its_library_says_one_line_and_profiles(profiled, tmp_path):
