@@ -123,6 +123,27 @@ def tracefs_params(value=None, id_prefix=""):
                          marks=pytest.mark.tracefs(state)) for state in TRACEFS_SETUP]
 
 
+# what a run makes in /tmp besides pytest's own directories: the agent's
+# control-socket directories (/tmp/filspy-UID, also for the tests run as nobody)
+# and tmux's server socket (test_live). A fresh machine has none, so those the
+# run made go at its end.
+_MADE_IN_TMP = ("/tmp/filspy-*", "/tmp/tmux-*")
+
+
+def pytest_sessionstart(session):
+    session.config.tmp_before = {p for pat in _MADE_IN_TMP for p in glob.glob(pat)}
+
+
+def pytest_sessionfinish(session, exitstatus):
+    before = getattr(session.config, "tmp_before", None)
+    if before is None:
+        return
+    for pat in _MADE_IN_TMP:
+        for p in glob.glob(pat):
+            if p not in before:
+                shutil.rmtree(p, ignore_errors=True)
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "tracefs(state): run the test's commands in a mount "
                             "namespace where tracefs is 'mounted' or 'unmounted'")
