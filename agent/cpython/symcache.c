@@ -334,26 +334,9 @@ void symcache__resolve(symcache *c, const py_frame_ref *frames, int n, const sym
 	resolve(c, frames, n, out, true);
 }
 
-/* Every frame's entry vouched for by its check word, as the stack cache trusts
- * them: then no code object is read again (bpf's samples that miss the stack
- * cache, those with native frames among them, read every one each time). */
-static bool all_checked(symcache *c, const py_frame_ref *frames, const uint32_t *checks, int n,
-			const sym_entry **out)
-{
-	for (int i = 0; i < n; i++) {
-		sym_entry **slot = frames[i].code && checks[i] ? find_slot(c, frames[i].code) : NULL;
-		if (!slot || !*slot || (uint32_t)(*slot)->check_name != checks[i])
-			return false;
-		out[i] = *slot;
-	}
-	return true;
-}
-
 void symcache__resolve_checked(symcache *c, const py_frame_ref *frames, const uint32_t *checks,
 			       int n, const sym_entry **out)
 {
-	if (checks && n > 0 && all_checked(c, frames, checks, n, out))
-		return;
 	resolve(c, frames, n, out, !checks);
 	for (int i = 0; checks && i < n; i++) {
 		if (out[i] || !checks[i] || !frames[i].code)
