@@ -22,6 +22,8 @@
 #define WORD(n) WORD_(n)
 #define MIN_VERSION WORD(PYSPY_MIN_MAJOR) "." WORD(PYSPY_MIN_MINOR)
 #define EARLY_DEATH_MS 700      /* an attach that fails does so at once */
+#define PYSPY_LAUNCHES 2        /* when it did not find the interpreter */
+#define RELAUNCH_AFTER_US 200000
 #define STOP_TIMEOUT_MS 5000    /* py-spy writes its file on SIGINT */
 
 struct pyspy_state {
@@ -180,6 +182,43 @@ static void build_args(fs_agent *a, struct pyspy_state *st, const char *path, ch
 	argv[n] = NULL;
 }
 
+/* Starts py-spy on this process and waits for an early death. 0 when it runs;
+ * -EPERM when it exited at once (line: its last words), else -errno (line: why). */
+static int launch(fs_agent *a, struct pyspy_state *st, const char *path, char *line, size_t size)
+{
+	int log = open(st->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int gate[2];
+	if (log < 0 || pipe2(gate, O_CLOEXEC) < 0) {
+		int err = -errno;
+		if (log >= 0)
+			close(log);
+		snprintf(line, size, "cannot prepare py-spy: %s", strerror(-err));
+		return err;
+	}
+	char *argv[24], strings[4][32];
+	build_args(a, st, path, argv, strings);
+	st->exited = false;
+	st->pid = spawn__start(path, argv, log, gate[0]);
+	close(log);
+	close(gate[0]);
+	if (st->pid < 0) {
+		close(gate[1]);
+		snprintf(line, size, "cannot start py-spy: %s", strerror(-st->pid));
+		return st->pid;
+	}
+	/* exactly this child may ptrace us, and only once it knows it may */
+	prctl(PR_SET_PTRACER, st->pid, 0, 0, 0);
+	if (write(gate[1], "g", 1) != 1)
+		fs_debug("py-spy gate: %s", strerror(errno));
+	close(gate[1]);
+	if (spawn__wait(st->pid, EARLY_DEATH_MS, &st->status) != 0) {
+		st->exited = true;
+		last_log_line(st, line, size);
+		return -EPERM;
+	}
+	return 0;
+}
+
 static int pyspy_start(fs_agent *a, const char **why)
 {
 	a->lost_known = false; /* py-spy does not say what it dropped */
@@ -216,35 +255,24 @@ static int pyspy_start(fs_agent *a, const char **why)
 		return fail(a, why, -errno, "cannot make a temporary directory: %s", strerror(errno));
 	snprintf(st->raw, sizeof(st->raw), "%s/raw.txt", st->dir);
 	snprintf(st->log, sizeof(st->log), "%s/log.txt", st->dir);
-	int log = open(st->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	int gate[2];
-	if (log < 0 || pipe2(gate, O_CLOEXEC) < 0) {
-		if (log >= 0)
-			close(log);
-		return fail(a, why, -errno, "cannot prepare py-spy: %s", strerror(errno));
+	char line[400] = "";
+	for (int attempt = 1;; attempt++) {
+		err = launch(a, st, path, line, sizeof(line));
+		/* py-spy looks for the interpreter once, when it starts; in a process
+		 * still starting up (a .pth file's imports) it can miss it (CI saw "Failed
+		 * to find a python interpreter in the .data section"): once more, later */
+		if (err != -EPERM || attempt == PYSPY_LAUNCHES || !strstr(line, "find a python interpreter"))
+			break;
+		fs_debug("py-spy: %s; starting it again", line);
+		usleep(RELAUNCH_AFTER_US);
 	}
-	char *argv[24], strings[4][32];
-	build_args(a, st, path, argv, strings);
-	st->pid = spawn__start(path, argv, log, gate[0]);
-	close(log);
-	close(gate[0]);
-	if (st->pid < 0) {
-		close(gate[1]);
-		return fail(a, why, st->pid, "cannot start py-spy: %s", strerror(-st->pid));
-	}
-	/* exactly this child may ptrace us, and only once it knows it may */
-	prctl(PR_SET_PTRACER, st->pid, 0, 0, 0);
-	if (write(gate[1], "g", 1) != 1)
-		fs_debug("py-spy gate: %s", strerror(errno));
-	close(gate[1]);
-	if (spawn__wait(st->pid, EARLY_DEATH_MS, &st->status) != 0) {
-		st->exited = true;
-		char line[400];
-		last_log_line(st, line, sizeof(line));
+	if (err == -EPERM) {
 		if (strstr(line, "ermission") || strstr(line, "ptrace") || strstr(line, "EPERM"))
 			say_ptrace_fixes();
 		return fail(a, why, -EPERM, "py-spy exited at once: %s", line[0] ? line : "no message");
 	}
+	if (err)
+		return fail(a, why, err, "%s", line);
 	fs_debug("py-spy %d.%d (pid %d) records this process", version[0], version[1], st->pid);
 	return 0;
 }

@@ -24,7 +24,7 @@ def spin(seconds):
         pass
 
 
-spin(0.3)
+spin(0.6)
 """
 # what the tower of imports reads as, by function: import tower -> <module> ->
 # import tower.m1 -> <module> -> ... -> import tower.m10 -> <module> -> spin
@@ -34,7 +34,8 @@ TOWER = ["import tower", "<module>"] + [
 
 def import_tower(tmp_path, python):
     """A user site (PYTHONUSERBASE) whose .pth file imports a package of nested
-    modules at start-up, the innermost of which works 0.3 s: the ~60-frame tower a
+    modules at start-up, the innermost of which works 0.6 s (0.3 s was once too
+short for the bpf backend to load on a loaded machine: 7 samples in it): the ~60-frame tower a
     .pth import puts under every stack. Returns the PYTHONUSERBASE."""
     base = tmp_path / "userbase"
     site = subprocess.run([python, "-c", "import site; print(site.getusersitepackages())"],

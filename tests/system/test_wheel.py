@@ -22,10 +22,12 @@ PIP = ["/usr/bin/python3", "-m", "pip", "--disable-pip-version-check"]
 VERSION = (ROOT / "VERSION").read_text().strip()
 FILARE_DEMO = ROOT.parent / "shared" / "filare" / "demo01.yml"
 
+# 1 s: the pyspy backend's py-spy attaches in 0.1-0.5 s; in 0.3 s of work a
+# loaded machine once left its profile empty (CI)
 APP = """import sys, time
 def work():
     t = time.time()
-    while time.time() - t < 0.3:
+    while time.time() - t < 1.0:
         pass
 work()
 print("app done", sys.version_info[:2])
