@@ -76,8 +76,9 @@ int unwind__walk(fsnative_session *s, int tid, const uint64_t regs[FSNATIVE_NREG
 bool memory__read_word(fsnative_session *s, uint64_t addr, uint64_t *out);
 
 /* fastcfi.c: the sample of s (regs, stack copy) unwound with CFI rows of the
- * common kind only, into pcs as libdwfl's walk would give them; -1 when a frame's
- * row is of another kind (then libdwfl walks the sample). */
+ * common kind only, into pcs as libdwfl's walk gives them (but for where a return
+ * address cannot be read: see fastcfi.c); -1 when a frame's row is of another
+ * kind (then libdwfl walks the sample). */
 int fastcfi__walk(fsnative_session *s, const uint64_t regs[FSNATIVE_NREGS], uint64_t *pcs, int max);
 
 /* symtab.c: the function of module m that pc lies in (its first address in

@@ -74,14 +74,18 @@ static uint64_t unwound(struct bpf_state *st, int tid, const struct fsbpf_sample
 	return key ? key | 1 : 0;
 }
 
-/* The stack unwound last merged with its st->merge_depth Python frames */
-static void make_items(stack_builder *b, void *arg)
+/* The stack unwound last merged with its st->merge_depth Python frames, or NULL */
+static const stack_item *merged(struct bpf_state *st, size_t *n)
 {
-	struct bpf_state *st = arg;
 	/* 3.6-3.10 run each frame in a C call of its own */
 	bool every_frame = st->plan.frame_is_entry < 0 && st->plan.frame_owner < 0;
-	b->items = nativestack__merge(st->native, st->entries, every_frame, st->merge_depth,
-				      &b->n_items);
+	return nativestack__merge(st->native, st->entries, every_frame, st->merge_depth, n);
+}
+
+/* stack_builder's make_items: merged, when the stack cache did not know it */
+static void make_items(stack_builder *b, void *arg)
+{
+	b->items = merged(arg, &b->n_items);
 }
 
 /* Adds weight samples of thread tid in state to the profile and the GIL view. On
@@ -182,13 +186,9 @@ void bpf_records__on_record(void *ctx, const struct fsbpf_sample *head,
 		e->depth = copy_frames(st, head, frames, e->frames, e->checks, st->native ? st->entries : NULL);
 		bool native;
 		unwound(st, tid, head, frames, e->depth, &native);
-		st->stacks.items = NULL;
-		st->stacks.n_items = 0;
-		if (native)
-			make_items(&st->stacks, st);
-		offcpu__keep_items(e, st->stacks.items, st->stacks.items ? st->stacks.n_items : 0);
-		st->stacks.items = NULL;
-		st->stacks.n_items = 0;
+		size_t n = 0;
+		const stack_item *items = native ? merged(st, &n) : NULL;
+		offcpu__keep_items(e, items, items ? n : 0);
 		e->truncated = head->flags & FSBPF_TRUNCATED;
 		e->state = state_of(head, e);
 		e->since = head->time;
