@@ -130,14 +130,14 @@ def tracefs_params(value=None, id_prefix=""):
 _MADE_IN_TMP = ("/tmp/filspy-*", "/tmp/tmux-*")
 
 
-def pytest_sessionstart(session):
-    session.config.tmp_before = {p for pat in _MADE_IN_TMP for p in glob.glob(pat)}
+# taken when this file is loaded (at collection, before any test runs: a
+# conftest.py below the root is loaded after pytest_sessionstart, which it
+# then never sees)
+_TMP_BEFORE = {p for pat in _MADE_IN_TMP for p in glob.glob(pat)}
 
 
 def pytest_sessionfinish(session, exitstatus):
-    before = getattr(session.config, "tmp_before", None)
-    if before is None:
-        return
+    before = _TMP_BEFORE
     for pat in _MADE_IN_TMP:
         for p in glob.glob(pat):
             if p not in before:
