@@ -182,16 +182,19 @@ int main(void)
 	F(code_qualname, offsetof(PyCodeObject, co_qualname));
 	F(code_linetable, offsetof(PyCodeObject, co_linetable));
 	F(code_code_adaptive, offsetof(PyCodeObject, co_code_adaptive));
+	NONE(code_code);
 	F(code_size, offsetof(PyCodeObject, co_code_adaptive));
 #elif PY_VERSION_HEX >= 0x030A0000
 	NONE(code_qualname);
 	F(code_linetable, offsetof(PyCodeObject, co_linetable));
 	NONE(code_code_adaptive);
+	F(code_code, offsetof(PyCodeObject, co_code));
 	F(code_size, sizeof(PyCodeObject));
 #else
 	NONE(code_qualname);
 	F(code_linetable, offsetof(PyCodeObject, co_lnotab));
 	NONE(code_code_adaptive);
+	F(code_code, offsetof(PyCodeObject, co_code));
 	F(code_size, sizeof(PyCodeObject));
 #endif
 	F(code_firstlineno, offsetof(PyCodeObject, co_firstlineno));

@@ -83,10 +83,17 @@ size_t cstackguess__read(const py_runtime *rt, struct py_walk *w, uintptr_t tsta
 	struct cstack_hint *h = hint_of(w, tstate);
 	w->window_hint = NULL;
 	/* the bracket that saw the thread move read where it went: start from there */
-	if (w->pending_tstate == tstate && w->window_len &&
+	if (w->pending_tstate == tstate && w->next_len &&
 	    clock__now_ns() - w->pending_at < CSTACK_FRESH_NS) {
 		w->pending_tstate = 0;
 		*head = w->pending_head;
+		unsigned char *swap = w->window;
+		w->window = w->window_next;
+		w->window_next = swap;
+		w->window_lo = w->next_lo;
+		w->window_len = w->next_len;
+		w->next_len = 0;
+		w->window_head = *head;
 		w->window_hint = h;
 		w->window_moved = false;
 		return 2;
@@ -112,6 +119,10 @@ size_t cstackguess__read(const py_runtime *rt, struct py_walk *w, uintptr_t tsta
 		w->window_lo = lo;
 		w->window_len = hi - lo;
 		w->window_moved = head_after != *head;
+		/* the later top: the kernel copies upwards, so the callers of a frame
+		 * still on top after the copy were copied after its own words */
+		*head = head_after;
+		w->window_head = head_after;
 	}
 	w->window_hint = h;
 	return got < 2 ? got : 2;
@@ -241,12 +252,12 @@ enum guess cstackguess__prefetch(const py_runtime *rt, struct py_walk *w, uintpt
 	 * if it moved (cstackguess__read's three reads) */
 	uintptr_t head_after = 0;
 	if (window_of(h, h->stack_end, &lo, &hi)) {
-		reqs[k++] = (memread_req){ lo, w->window, hi - lo };
+		reqs[k++] = (memread_req){ lo, w->window_next, hi - lo };
 		reqs[k++] = (memread_req){ tstate + (uintptr_t)head_off, &head_after,
 					   sizeof(head_after) };
 	}
 	size_t got = memread__batch(reqs, (size_t)k);
-	w->window_len = 0;
+	w->next_len = 0;
 	/* the leading reads that came whole are ranges of the copy either way */
 	sn->used = 0;
 	for (size_t i = 0; i < got && i < (size_t)frames; i++) {
@@ -269,8 +280,8 @@ enum guess cstackguess__prefetch(const py_runtime *rt, struct py_walk *w, uintpt
 	if (head_again == top && framecopies__same_frame(rt, sn->pool, again, true))
 		return GUESS_HELD;
 	if (got == (size_t)k && k > frames + 2 && head_again && head_after == head_again) {
-		w->window_lo = lo;
-		w->window_len = hi - lo;
+		w->next_lo = lo;
+		w->next_len = hi - lo;
 		w->pending_tstate = tstate;
 		w->pending_head = head_again;
 		w->pending_at = clock__now_ns();

@@ -38,6 +38,12 @@ static int find_range(const struct snap *sn, uintptr_t frame, size_t len, int hi
 	return -1;
 }
 
+const unsigned char *framecopies__copy_of(const struct py_walk *w, uintptr_t frame)
+{
+	int i = find_range(w->cur, frame, w->len, -1);
+	return i < 0 ? NULL : framecopies__bytes(w->cur, i, frame);
+}
+
 /* Adds [lo, hi) to sn, read now, as one range; on 3.11+ from a block below it too,
  * page by page downwards so that the copy ends where the memory does. Returns the
  * copy of [frame, frame + len), or NULL when it cannot be read. */
@@ -143,8 +149,15 @@ static int read_guessed(struct py_walk *w, struct snap *sn, uintptr_t frame)
 int framecopies__fetch(struct py_walk *w, int k, uintptr_t frame, unsigned char *dst, int *last)
 {
 	struct snap *sn = w->cur;
-	int i = find_range(sn, frame, w->len, k < w->max && w->range_of[k] >= 0 &&
-			   w->addr[k] == frame ? w->range_of[k] : *last);
+	/* where the frame was in the last walk, when it was this one, else (or when
+	 * this copy is laid out otherwise) next to its callee: a frame missed in a
+	 * large copy is read again, and a deep walk would run out of ranges */
+	int i = k < w->max && w->range_of[k] >= 0 && w->addr[k] == frame
+			? find_range(sn, frame, w->len, w->range_of[k]) : -1;
+	if (i < 0)
+		i = find_range(sn, frame, w->len, *last);
+	if (i < 0 && w->copies_only)
+		return -ENOSPC;
 	if (i < 0 && !w->blocks) {
 		if ((i = read_guessed(w, sn, frame)) < 0)
 			return sn->full ? -ENOSPC : -EFAULT;
@@ -213,11 +226,14 @@ py_walk *pyframes__new_walk(const py_runtime *rt, int max)
 		w->seen = calloc(SEEN_BITS / 64, sizeof(*w->seen));
 		w->hints = calloc(CSTACK_HINTS, sizeof(*w->hints));
 		w->window = malloc(CSTACK_FIRST_WINDOW);
+		w->window_next = malloc(CSTACK_FIRST_WINDOW);
+		w->units = calloc(CODE_UNITS, sizeof(*w->units));
 	} else {
 		w->block_hints = calloc(BLOCK_HINTS, sizeof(*w->block_hints));
 	}
 	if (!w->addr || !w->range_of || !w->cur || !w->next || !w->reqs ||
-	    (!w->blocks && (!w->links || !w->seen || !w->hints || !w->window)) ||
+	    (!w->blocks && (!w->links || !w->seen || !w->hints || !w->window ||
+				!w->window_next || !w->units)) ||
 	    (w->blocks && !w->block_hints)) {
 		pyframes__free_walk(w);
 		return NULL;
@@ -238,6 +254,8 @@ void pyframes__free_walk(py_walk *w)
 	free(w->seen);
 	free(w->hints);
 	free(w->window);
+	free(w->window_next);
+	free(w->units);
 	free(w->block_hints);
 	free(w);
 }

@@ -52,7 +52,7 @@ struct snap {
 /* Before 3.11: where a thread's C stack is read (cstackguess.c) */
 #define CSTACK_HINTS 64u
 #define CSTACK_FIRST_WINDOW (64u << 10) /* from the stack's end, where no hint is */
-#define CSTACK_BELOW 1024u              /* read below where the top frame was */
+#define CSTACK_BELOW 4096u              /* read below where the top frame was */
 #define CSTACK_ABOVE (12u << 10)        /* above it (its callers), at most */
 #define CSTACK_MARGIN 512u              /* above the outermost frame found there */
 #define CSTACK_GUESSES 48
@@ -60,6 +60,7 @@ struct snap {
 #define CSTACK_SPAN_GAP 4096u  /* guessed frames closer than this are read as one */
 #define CSTACK_SPAN_MAX (16u << 10)
 #define CSTACK_FRESH_NS 50000 /* a read of the bracket still serves as the next start */
+#define CODE_UNITS 1024u
 
 struct span {
 	uintptr_t lo, hi;
@@ -106,11 +107,21 @@ struct py_walk {
 	uintptr_t window_lo;
 	size_t window_len;         /* 0: none this time */
 	bool window_moved;         /* the top pointer changed while it was read */
-	/* the top pointer and window the last bracket read after it moved: the next
-	 * start of the same thread's walk, when it comes at once */
+	uintptr_t window_head;     /* the top pointer read before and after it */
+	/* the top pointer and window the last bracket read after it moved (into
+	 * window_next): the next start of the same thread's walk, when it comes at once */
+	unsigned char *window_next;
+	uintptr_t next_lo;
+	size_t next_len;
 	uintptr_t pending_tstate, pending_head;
 	int64_t pending_at;
+	bool copies_only;          /* the walk reads nothing (a frame not copied cuts it) and
+				    * takes frames that returned since: the C stack judges */
+	struct code_units {
+		uintptr_t code, first, end; /* a code object and its code units' bytes */
+	} *units;                  /* CODE_UNITS of them, by code address (3.6-3.10) */
 	uint64_t guessed;          /* samples whose frames all came from a guess */
+	uint64_t witnessed;        /* samples the C stack's read vouched for (cstackwitness.c) */
 };
 
 static inline uintptr_t framecopies__word(const unsigned char *buf, int32_t off)
@@ -144,6 +155,9 @@ static inline const unsigned char *framecopies__bytes(const struct snap *sn, int
 {
 	return sn->r[i].copy + (frame - sn->r[i].lo);
 }
+
+/* The copy of frame in w->cur, or NULL (nothing is read). */
+const unsigned char *framecopies__copy_of(const struct py_walk *w, uintptr_t frame);
 
 /* Frame k of this walk into dst (w->len bytes): from w->cur when it holds it, else
  * read now (with what lies below it on 3.11+, with its stable callers before).
@@ -184,6 +198,12 @@ enum guess cstackguess__prefetch(const py_runtime *rt, struct py_walk *w, uintpt
 /* The walk after GUESS_HELD needed frames the guess did not name: read more of
  * the C stack above the top frame next time. */
 void cstackguess__missed_callers(struct py_walk *w);
+
+/* cstackwitness.c, before 3.11: the walk's n frames out (innermost first, every
+ * one it traversed) are the frames and functions the thread had when
+ * cstackguess__read copied its C stack; the callers' instructions are then made
+ * those the C stack holds (they may have run on since). */
+bool cstackwitness__confirms(const py_runtime *rt, struct py_walk *w, py_frame_ref *out, int n);
 
 /* blockhint.c, 3.11+: where a walk starts, read in one system call with the ranges
  * the thread's last walk used, which go into the emptied w->cur. */

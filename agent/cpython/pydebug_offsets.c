@@ -108,6 +108,7 @@ int pydebug_offsets__read(uintptr_t runtime, int minor, const py_offsets *table,
 	o.code_firstlineno = (int32_t)w[W_CODE + 5];
 	o.code_argcount = (int32_t)w[W_CODE + 6];
 	o.code_code_adaptive = (int32_t)w[W_CODE + 9];
+	o.code_code = PY_NO_OFFSET;
 	o.code_size = (int32_t)w[W_CODE + 9];
 	o.object_type = (int32_t)w[W_OBJECT + 1];
 	o.bytes_size = (int32_t)w[W_BYTES + 1];

@@ -50,7 +50,7 @@ static int walk(const py_runtime *rt, uintptr_t frame, uintptr_t must_reach, py_
 			must_reach = 0;
 		/* a frame that no longer runs was freed and reused under us: the chain
 		 * read so far mixes two moments */
-		if (o->frame_executing != PY_NO_OFFSET &&
+		if (o->frame_executing != PY_NO_OFFSET && !(w && w->copies_only) &&
 		    (signed char)buf[o->frame_executing] != o->frame_executing_value) {
 			if (traversed)
 				*traversed = k;
@@ -84,6 +84,11 @@ static int walk(const py_runtime *rt, uintptr_t frame, uintptr_t must_reach, py_
 uint64_t pyframes__guessed(const py_walk *w)
 {
 	return w->guessed;
+}
+
+uint64_t pyframes__witnessed(const py_walk *w)
+{
+	return w->witnessed;
 }
 
 int pyframes__walk(const py_runtime *rt, uintptr_t frame, uintptr_t must_reach,
@@ -156,14 +161,24 @@ int pyframes__sample(const py_runtime *rt, py_walk *w, uintptr_t tstate, py_fram
 	int k = 0;
 	enum guess guess = guessing ? cstackguess__prefetch(rt, w, tstate, top, c->tstate_frame)
 				    : GUESS_NONE;
-	if (guess == GUESS_MOVED)
+	/* the thread moved on: the frames copied may still be what its C stack named
+	 * (cstackwitness.c); nothing more is read for them */
+	if (guess == GUESS_MOVED && !w->cur->n)
 		return -EAGAIN; /* start again from the new top: as quick as this was */
 	int guessed = w->cur->n;
+	w->copies_only = guess == GUESS_MOVED;
 	int n = walk(rt, top, must_reach, out, max, truncated, w, &k);
+	w->copies_only = false;
 	if (guess == GUESS_HELD && n > 0 && w->cur->n == guessed) {
 		w->guessed++;
 		return n; /* every frame came from the bracketed read */
 	}
+	if (guessing && n > 0 && n == k && !*truncated && cstackwitness__confirms(rt, w, out, n)) {
+		w->witnessed++;
+		return n;
+	}
+	if (guess == GUESS_MOVED)
+		return -EAGAIN;
 	if (guess == GUESS_HELD && n > 0)
 		cstackguess__missed_callers(w); /* the walk needed frames beyond the guess */
 	/* a walk torn on its own (a frame that stopped running) is walked again in

@@ -63,6 +63,7 @@ typedef struct py_offsets {
 	int32_t code_firstlineno;          /* int */
 	int32_t code_argcount;             /* int, part of the cache validation */
 	int32_t code_code_adaptive;        /* >= 3.11: first code unit inside the object */
+	int32_t code_code;                 /* <= 3.10: co_code, the bytes of its code units */
 	int32_t code_size;                 /* bytes to read to have every field above */
 
 	/* PyUnicodeObject: PyASCIIObject then PyCompactUnicodeObject headers */

@@ -58,6 +58,10 @@ void pyframes__free_walk(py_walk *w);
  * thread's C stack named (3.6-3.10; agent/cpython/cstackguess.c). */
 uint64_t pyframes__guessed(const py_walk *w);
 
+/* How many were read while the thread moved on, and kept because the frames are
+ * those its C stack named at one moment (3.6-3.10; agent/cpython/cstackwitness.c). */
+uint64_t pyframes__witnessed(const py_walk *w);
+
 /* The frames of the thread whose state is at tstate, innermost first, as the thread
  * really had them at one moment although it may run while they are read: the walk
  * starts from its current top frame and is checked by re-reading, in one copy,
