@@ -19,7 +19,7 @@ int blockhint__start(const py_runtime *rt, struct py_walk *w, uintptr_t tstate,
 	bool cframes = c->cframe_current_frame != PY_NO_OFFSET;
 	const struct block_hint *h = hint_of(w, tstate);
 	bool known = h->tstate == tstate;
-	memread_req reqs[4 + BLOCK_HINT_RANGES];
+	memread_req reqs[6 + BLOCK_HINT_RANGES];
 	uintptr_t head = 0, top = 0, caller = 0, reach = 0;
 	size_t r = 0;
 
@@ -35,26 +35,38 @@ int blockhint__start(const py_runtime *rt, struct py_walk *w, uintptr_t tstate,
 	size_t words = r;
 	struct snap *sn = w->cur;
 	size_t planned = 0;
-	for (int i = 0; known && i < h->n && sn->n + (int)(r - words) < MAX_RANGES; i++) {
+	/* outermost first (h's ranges are innermost first): callers are copied
+	 * before their callees, and the top read again after them (s->held) */
+	for (int i = known ? h->n - 1 : -1; i >= 0 && sn->n + (int)(r - words) < MAX_RANGES; i--) {
 		size_t len = h->hi[i] - h->lo[i];
 		if (planned + len > POOL)
 			break;
 		reqs[r++] = (memread_req){ h->lo[i], sn->pool + planned, len };
 		planned += len;
 	}
+	size_t ranges_end = r;
+	uintptr_t head_after = 0, top_after = 0;
+	reqs[r++] = (memread_req){ tstate + (uintptr_t)c->tstate_frame, &head_after, sizeof(head_after) };
+	if (words > 1)
+		reqs[r++] = (memread_req){ h->head + (uintptr_t)c->cframe_current_frame, &top_after,
+					   sizeof(top_after) };
 	size_t got = memread__batch(reqs, r);
 	if (got < 1)
 		return -1;
+	bool whole = got == r;
+	got = got < ranges_end ? got : ranges_end;
 	s->head = head;
 	if (!cframes) {
 		s->top = head;
 		s->have_top = s->have_reach = true;
+		s->held = whole && head_after == head;
 	} else if (words > 1 && got >= words && head == h->head) {
 		s->top = top;
 		s->caller = caller;
 		s->have_top = true;
 		s->have_reach = caller == h->caller; /* reach was read from h->caller */
 		s->must_reach = s->have_reach ? reach : 0;
+		s->held = whole && head_after == head && top_after == top;
 	}
 	sn->n = 0;
 	sn->used = 0;
@@ -62,6 +74,7 @@ int blockhint__start(const py_runtime *rt, struct py_walk *w, uintptr_t tstate,
 		sn->r[sn->n++] = (struct range){ reqs[i].addr, reqs[i].addr + reqs[i].len, reqs[i].dst };
 		sn->used += reqs[i].len;
 	}
+	s->ranges = sn->n;
 	return 0;
 }
 

@@ -211,6 +211,8 @@ struct block_start {
 	uintptr_t head, top, caller, must_reach;
 	bool have_top;        /* top and caller were read (head was as last time) */
 	bool have_reach;      /* and must_reach too */
+	bool held;            /* the top, read again after the ranges, was the same */
+	int ranges;           /* how many ranges of w->cur that call read */
 };
 int blockhint__start(const py_runtime *rt, struct py_walk *w, uintptr_t tstate,
 		     struct block_start *s);

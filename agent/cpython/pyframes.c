@@ -210,8 +210,19 @@ int pyframes__sample(const py_runtime *rt, py_walk *w, uintptr_t tstate, py_fram
 			top_again = head_again;
 		else if (head_again != head)
 			return -EAGAIN; /* a new _PyCFrame: start over from it */
-		bool same = n > 0 && top_again == top;
-		for (int i = 0; same && i < k; i++)
+		/* 3.11+, when the top moved on before the re-read: the first copy is
+		 * still a stack the thread had if that top was on top after the copy
+		 * too (start.held), and its callers held until the re-read. The data
+		 * stack is the thread's own, last in, first out, and copied callers
+		 * first: while the callers held, the frame in the top's place was a
+		 * call of theirs. Requiring the top to hold too (it may have returned
+		 * or called meanwhile) moved a third of quick calls' samples to later
+		 * moments on a slow host (2026-12-02). Frame objects (3.6-3.10) are
+		 * reused by any call: there the top must hold */
+		bool moved_on = w->blocks && round == 0 && start.held && top_again != top &&
+				cur->n == start.ranges; /* the walk read nothing more */
+		bool same = n > 0 && (top_again == top || moved_on);
+		for (int i = moved_on ? 1 : 0; same && i < k; i++)
 			same = framecopies__same_frame(rt, framecopies__bytes(cur, w->range_of[i], w->addr[i]),
 					  framecopies__bytes(again, w->range_of[i], w->addr[i]), i == 0);
 		if (same) {
