@@ -165,9 +165,15 @@ def test_thread_roots_blocklist_and_gil_filter_with_bpf(profiled):
     r = profiled(cmd, FIL_PERF_SPY_BACKEND="bpf", FIL_PERF_SPY_OUTPUT="raw",
                  FIL_PERF_SPY_THREADS=1, FIL_PERF_SPY_BLOCKLIST="busy-1")
     assert r.returncode == 0, r.stderr
-    roots = {s[0].split(": ", 1)[-1]: 0 for s in parse_folded(r.raw())}
+    roots = {}
+    for s, n in parse_folded(r.raw()).items():
+        root = s[0].split(": ", 1)[-1]
+        roots[root] = roots.get(root, 0) + n
     assert {"busy-0", "busy-2"} <= set(roots), roots
-    assert "busy-1" not in roots and "sleeper" not in roots, roots
+    assert "busy-1" not in roots, roots
+    # the sleeper runs for some microseconds at each of its wake-ups (every 0.5 s,
+    # taking the GIL): a sample can land there now and then (CI, 2026-12-02: one)
+    assert roots.get("sleeper", 0) <= 3 < min(roots["busy-0"], roots["busy-2"]), roots
 
     # hashlib releases the GIL: the hashers run on a CPU without it, so the GIL
     # flag drops nearly all their samples
