@@ -107,7 +107,7 @@ struct py_walk {
 	uintptr_t window_lo;
 	size_t window_len;         /* 0: none this time */
 	bool window_moved;         /* the top pointer changed while it was read */
-	uintptr_t window_head;     /* the top pointer read before and after it */
+	uintptr_t window_head;     /* the top pointer read after it: where the walk starts */
 	/* the top pointer and window the last bracket read after it moved (into
 	 * window_next): the next start of the same thread's walk, when it comes at once */
 	unsigned char *window_next;
