@@ -92,7 +92,7 @@ static struct code_units *units_of(const py_runtime *rt, struct py_walk *w, uint
 static int caller_instr(const py_runtime *rt, const struct code_units *u, const uintptr_t *word,
 			size_t lo, size_t hi, uintptr_t *instr)
 {
-	bool units = rt->off->minor >= 10;
+	bool units = rt->lasti_in_units;
 	uintptr_t at = u->first + (units ? 2 * *instr : *instr);
 	uintptr_t next = 0, least = UINTPTR_MAX;
 	for (size_t i = lo; i < hi; i++) {

@@ -250,6 +250,13 @@ def agent_without_bpf(tmp_path):
     return lonely
 
 
+def minor_of(python):
+    """The interpreter's minor version (6 for 3.6)."""
+    out = subprocess.run([python, "-c", "import sys; print(sys.version_info[1])"],
+                         capture_output=True, text=True, check=True).stdout
+    return int(out)
+
+
 def python311():
     """CPython 3.11, the version most tests run: pyenv's, else Debian's."""
     path = pyenv_python(11) or (DEBIAN_PYTHON if os.path.exists(DEBIAN_PYTHON) else None)

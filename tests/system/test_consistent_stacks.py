@@ -10,7 +10,8 @@ import re
 import pytest
 
 from chainjudge import judge
-from conftest import PROGRAMS, backend_params, frame_function, interpreter_params, parse_folded, pyenv_python
+from conftest import (PROGRAMS, backend_params, frame_function, interpreter_params, minor_of, parse_folded,
+                      pyenv_python)
 
 PYTHONS = interpreter_params([6, 7, 8, 9, 10, 11, 12, 13])
 RATE, SECONDS = 1000, 3
@@ -40,13 +41,6 @@ def chain_run(profiled, python, backend, *extra, rate=RATE):
         assert m, r.stderr
     j["asked"] = rate * SECONDS
     return j, r
-
-
-def minor_of(python):
-    import subprocess
-    out = subprocess.run([python, "-c", "import sys; print(sys.version_info[1])"],
-                         capture_output=True, text=True)
-    return int(out.stdout)
 
 
 def assert_true_and_unbiased(j, backend, python):

@@ -1,13 +1,12 @@
 """Every installed CPython from 3.6 up (pyenv) and Debian's static 3.11: shares,
 deep stacks, names, coroutines, sub-interpreters."""
 import re
-import subprocess
 import xml.dom.minidom
 
 import pytest
 
 from conftest import (PROGRAMS, ROOT, assert_shares_match, backend_params, frame_function,
-                      interpreter_params, parse_folded)
+                      interpreter_params, minor_of, parse_folded)
 
 
 def minors_in_the_offsets_table():
@@ -23,12 +22,6 @@ def minors_in_the_offsets_table():
 
 ALL = interpreter_params(minors_in_the_offsets_table())
 BACKENDS = backend_params()
-
-
-def version_of(python):
-    out = subprocess.run([python, "-c", "import sys; print(sys.version_info[1])"],
-                         capture_output=True, text=True, check=True).stdout
-    return int(out)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -63,7 +56,7 @@ def test_non_ascii_lambda_comprehension_names(python, backend, profiled):
     r = profiled([python, PROGRAMS / "names.py"], FIL_PERF_SPY_BACKEND=backend)
     assert r.returncode == 0 and r.stdout == "names done\n", r.stderr
     raw = r.raw()
-    minor = version_of(python)
+    minor = minor_of(python)
     qual = minor >= 11  # qualified names from 3.11
     expected = ["naïve_café (names.py:", "函数_二 (names.py:", "𠀀_four (names.py:",
                 ("Ünïcode.méthode" if qual else "méthode") + " (names.py:", "<lambda> (names.py:"]
@@ -80,7 +73,7 @@ def test_non_ascii_lambda_comprehension_names(python, backend, profiled):
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("python", ALL)
 def test_coroutine_frames_are_present(python, backend, profiled):
-    if version_of(python) < 7:
+    if minor_of(python) < 7:
         pytest.skip("asyncio.run needs 3.7")
     r = profiled([python, PROGRAMS / "coroutines.py"], FIL_PERF_SPY_OUTPUT="raw",
                  FIL_PERF_SPY_BACKEND=backend)
@@ -94,7 +87,7 @@ def test_coroutine_frames_are_present(python, backend, profiled):
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("python", ALL)
 def test_sub_interpreter_frames_are_sampled(python, backend, profiled):
-    if version_of(python) < 8:
+    if minor_of(python) < 8:
         pytest.skip("sub-interpreters are exposed to Python from 3.8 (_xxsubinterpreters)")
     r = profiled([python, PROGRAMS / "subinterp.py"], FIL_PERF_SPY_OUTPUT="raw",
                  FIL_PERF_SPY_BACKEND=backend)
