@@ -229,7 +229,8 @@ def function_shares(stacks, functions):
 
 def assert_shares_match(run, min_samples, points=2):
     """The profile of programs/shares.py gives each work function the share of CPU
-    the program measured itself (printed as JSON), within 2 points (or points)."""
+    (or of wall time) the program measured itself (printed as JSON), within 2 points
+    (or points)."""
     import json
     assert run.returncode == 0, run.stderr
     truth = json.loads(run.stdout)
