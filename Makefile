@@ -164,10 +164,13 @@ check-offsets:
 check-layout: all
 	$(Q)$(PYTHON_FOR_TESTS) scripts/check-layout.py $(BUILD)
 
-HELPERS := $(BUILD)/tests/no_ptrace
+HELPERS := $(BUILD)/tests/no_ptrace $(BUILD)/tests/slow_thread_start.so
 $(BUILD)/tests/no_ptrace: tests/helpers/no_ptrace.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -O2 -Wall -o $@ $<
+$(BUILD)/tests/slow_thread_start.so: tests/helpers/slow_thread_start.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -O2 -Wall -shared -fPIC -o $@ $< -ldl
 
 system-test: all asan $(HELPERS) wheel
 	$(Q)$(PYTHON_FOR_TESTS) -m pytest -q -ra tests/system

@@ -11,7 +11,17 @@
  * What it can miss: threads outside the watched set that together use less than
  * TOLERANCE_SHARE of the wall time since the last full round are not looked at
  * until that share is exceeded or RESCAN_NS passes; a sample of them would have had
- * that share's chance of finding them on a CPU. */
+ * that share's chance of finding them on a CPU.
+ *
+ * A thread state is made by the thread that starts the thread, and learns its tid
+ * only when the new thread runs (until then it holds none, 3.12+, or its maker's,
+ * 3.6-3.11): a full round between the two lists it without its own, and the new
+ * thread's tid, found in /proc, passes for a thread without Python. Watched as
+ * that, its CPU time is accounted for and it was never sampled (a thread started
+ * under load: 80 % of a run's samples missing). So while a full round lists a
+ * thread state without a tid or with one listed before it, full rounds come
+ * again every UNBOUND_NS, for at most UNBOUND_FOR_NS (a thread in several
+ * sub-interpreters has a thread state in each, for good). */
 #include <dirent.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -31,6 +41,8 @@
 #define IDLE_NS 50000000LL            /* unwatched after 50 ms without CPU */
 #define RESCAN_NS 10000000000LL       /* a full round at least every 10 s */
 #define MARK_EVERY_NS 10000000LL      /* the thread list's mark looked at */
+#define UNBOUND_NS 1000000LL          /* a full round again while a tid is unsure */
+#define UNBOUND_FOR_NS 1000000000LL   /* for this long at most */
 
 struct watched {
 	py_thread t;                      /* t.tstate 0: a thread without Python */
@@ -54,6 +66,8 @@ struct threadwatch {
 	py_thread settled[WATCH_MAX];
 	struct seen *seen, *seen_next;    /* by tid: last full round's, this one's */
 	uint64_t scans, quiet;
+	bool unbound;                     /* the full round listed a tid of 0 or twice */
+	int64_t unbound_since;            /* the first of such rounds in a row (0: none) */
 	uintptr_t list_mark;              /* pythreads__list_mark at the full round */
 	int64_t marked_at;                /* when it was last compared */
 	timer_t timer;
@@ -147,7 +161,9 @@ int threadwatch__quiet(threadwatch *w, const py_runtime *rt, bool exact, py_thre
 		if (!mark || mark != w->list_mark)
 			return -1;
 	}
-	if (!w->ready || now - w->scan_at > RESCAN_NS || !read_own(w, &process, &own))
+	bool unsure = w->unbound_since && now - w->unbound_since < UNBOUND_FOR_NS;
+	if (!w->ready || now - w->scan_at > (unsure ? UNBOUND_NS : RESCAN_NS) ||
+	    !read_own(w, &process, &own))
 		return -1;
 	int64_t watched_used = 0;
 	for (int i = 0; i < w->n; i++) {
@@ -194,12 +210,16 @@ void threadwatch__scan_begin(threadwatch *w, const py_runtime *rt)
 	w->list_mark = pythreads__list_mark(rt);
 	w->marked_at = clock__now_ns();
 	w->n = 0;
+	w->unbound = false;
 	memset(w->seen_next, 0, SEEN_SLOTS * sizeof(*w->seen_next));
 }
 
 bool threadwatch__scanned(threadwatch *w, const py_thread *t)
 {
 	uint64_t cpu;
+	/* not started yet (or a tid this Python does not tell), or its maker's */
+	if (!t->tid || slot(w->seen_next, t->tid)->tid)
+		w->unbound = true;
 	if (!t->tid || procthreads__cpu_ns(t->tid, &cpu) < 0)
 		return true; /* cannot tell: look at it */
 	struct seen *before = slot(w->seen, t->tid), *now = slot(w->seen_next, t->tid);
@@ -245,6 +265,7 @@ void threadwatch__scan_end(threadwatch *w)
 	w->seen_next = swap;
 	w->scan_at = clock__now_ns();
 	w->unaccounted = 0;
+	w->unbound_since = !w->unbound ? 0 : w->unbound_since ? w->unbound_since : w->scan_at;
 	/* more threads use CPU than are watched: the next rounds list them all again */
 	w->ready = w->n < WATCH_MAX && read_own(w, &w->process, &w->own);
 	w->scans++;
