@@ -265,7 +265,10 @@ void threadwatch__scan_end(threadwatch *w)
 	w->seen_next = swap;
 	w->scan_at = clock__now_ns();
 	w->unaccounted = 0;
-	w->unbound_since = !w->unbound ? 0 : w->unbound_since ? w->unbound_since : w->scan_at;
+	if (!w->unbound)
+		w->unbound_since = 0;
+	else if (!w->unbound_since)
+		w->unbound_since = w->scan_at;
 	/* more threads use CPU than are watched: the next rounds list them all again */
 	w->ready = w->n < WATCH_MAX && read_own(w, &w->process, &w->own);
 	w->scans++;

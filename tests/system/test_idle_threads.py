@@ -10,21 +10,6 @@ from conftest import (AGENT, BUILD, PROGRAMS, backend_params, frame_function,
                       interpreter_params, parse_folded)
 
 SLOW_START = BUILD / "tests" / "slow_thread_start.so"
-# a thread that spins 1 s of CPU, started after the main thread spun 0.3 s
-THREAD_SPIN = """
-import threading, time
-clock = getattr(time, "thread_time", time.process_time)  # 3.6: the other thread waits
-def spin(seconds):
-    end = clock() + seconds
-    while clock() < end:
-        pass
-def in_thread():
-    spin(1.0)
-spin(0.3)
-t = threading.Thread(target=in_thread)
-t.start()
-t.join()
-"""
 
 
 def function_samples(stacks, name):
@@ -54,7 +39,7 @@ def test_a_thread_listed_before_it_runs_is_sampled(python, backend, profiled):
     # and never sampled it (0 samples of 200).
     if not SLOW_START.exists():
         pytest.skip(f"{SLOW_START} not built (make system-test builds it)")
-    r = profiled([python, "-c", THREAD_SPIN], FIL_PERF_SPY_BACKEND=backend,
+    r = profiled([python, PROGRAMS / "new_thread.py"], FIL_PERF_SPY_BACKEND=backend,
                  FIL_PERF_SPY_OUTPUT="raw", FIL_PERF_SPY_RATE=200,
                  LD_PRELOAD=f"{SLOW_START} {AGENT}", timeout=120)
     assert r.returncode == 0, r.stderr

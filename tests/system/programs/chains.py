@@ -21,7 +21,6 @@ import time
 N_FUNCS, N_CHAINS, DEPTH, SPIN, SLOW = 400, 2000, 8, 200, 4
 
 
-
 def generate(prefix):
     """The functions prefix0..prefix399, each calling the next of its chain."""
     source = "".join(

@@ -52,7 +52,7 @@ def main(total, scale):
 
 
 # argv: seconds to run (3), scale of the segments (1: a cycle of 0.3 s), the clock
-# ("cpu", the default, or "wall"). A profiler
-# that attaches late misses part of a cycle: shorter cycles make that matter less.
+# ("cpu", the default, or "wall"). A profiler that attaches late misses part of a
+# cycle: shorter cycles make that matter less.
 main(float(sys.argv[1]) if len(sys.argv) > 1 else 3.0,
      float(sys.argv[2]) if len(sys.argv) > 2 else 1.0)
