@@ -45,7 +45,9 @@ char *live__ask(long pid, const char *cmd)
 	}
 	struct timeval t = { 5, 0 };
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &t, sizeof(t));
-	if (write(fd, cmd, strlen(cmd)) < 0 || write(fd, "\n", 1) < 0) {
+	/* MSG_NOSIGNAL: an agent that is ending its session may accept and close
+	 * before it reads, and a write's SIGPIPE would end us (not it) */
+	if (send(fd, cmd, strlen(cmd), MSG_NOSIGNAL) < 0 || send(fd, "\n", 1, MSG_NOSIGNAL) < 0) {
 		close(fd);
 		return NULL;
 	}
