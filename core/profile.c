@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "filspy/hash.h"
 #include "filspy/log.h"
 #include "filspy/profile.h"
 #include "filspy/timeline.h"
@@ -42,24 +43,14 @@ struct fs_profile {
 	fs_timeline *timeline; /* NULL unless profile__keep_timeline */
 };
 
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
 static uint64_t node_hash(fs_node_id parent, fs_frame_id frame)
 {
-	return mix64(((uint64_t)parent << 32) | frame);
+	return hash__mix64(((uint64_t)parent << 32) | frame);
 }
 
 static uint64_t frame_hash(uint64_t key, int line)
 {
-	return mix64(key ^ mix64((uint64_t)(uint32_t)line + 0x9e3779b97f4a7c15ULL));
+	return hash__mix64(key ^ hash__mix64((uint64_t)(uint32_t)line + 0x9e3779b97f4a7c15ULL));
 }
 
 static uint32_t *new_slots(size_t n)

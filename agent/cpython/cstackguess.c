@@ -271,7 +271,7 @@ enum guess cstackguess__prefetch(const py_runtime *rt, struct py_walk *w, uintpt
 			if (guess[i] >= reqs[got].addr &&
 			    guess[i] < reqs[got].addr + reqs[got].len) {
 				struct link *l = framecopies__link_of(w, guess[i]);
-				if (l->frame == guess[i])
+				if (l)
 					l->frame = 0;
 			}
 	}

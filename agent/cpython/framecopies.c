@@ -85,7 +85,7 @@ static const unsigned char *read_into(struct py_walk *w, struct snap *sn, uintpt
 static uintptr_t stable_previous(const struct py_walk *w, uintptr_t frame)
 {
 	const struct link *l = framecopies__link_of(w, frame);
-	return l->frame == frame && l->stable ? l->previous : 0;
+	return l && l->stable ? l->previous : 0;
 }
 
 static void mark_seen(struct py_walk *w, uintptr_t frame)
@@ -96,9 +96,13 @@ static void mark_seen(struct py_walk *w, uintptr_t frame)
 
 void framecopies__learn(struct py_walk *w, uintptr_t frame, uintptr_t previous)
 {
-	struct link *l = framecopies__link_of(w, frame);
-	bool stable = l->frame == frame && l->previous == previous;
-	*l = (struct link){ frame, previous, stable };
+	struct link *set = framecopies__link_set(w, frame);
+	unsigned at = 0; /* where frame's link is, else the last (the longest not learned) */
+	while (at < LINK_WAYS - 1 && set[at].frame != frame)
+		at++;
+	bool stable = set[at].frame == frame && set[at].previous == previous;
+	memmove(set + 1, set, at * sizeof(*set));
+	set[0] = (struct link){ frame, previous, stable };
 	if (++w->learned >= LINKS) {
 		w->learned = 0;
 		memset(w->seen, 0, SEEN_BITS / 8);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "filspy/hash.h"
 #include "filspy/memread.h"
 #include "filspy/pystack.h"
 
@@ -29,6 +30,11 @@
  * time in one system call; links that change every call (a caller that varies)
  * are not followed, so that guesses never cost more than they save. */
 #define LINKS 4096u
+/* in sets of LINK_WAYS, the latest learned first: a program's frames are a few
+ * hundred to a few thousand addresses, and a table of one link a slot forgot a
+ * fifth of chains.py's 800 in turn (two frames of one slot, each learned over the
+ * other), so that walks on 3.6 stopped at a frame the guess had not named */
+#define LINK_WAYS 4u
 /* and a bitmap of the frames learned, small enough to stay in the L1 cache: the
  * C-stack scan asks it about every word it reads (~1500 a sample), and most are
  * no frame; remade from the links after each LINKS learned, so that it does not
@@ -131,22 +137,32 @@ static inline uintptr_t framecopies__word(const unsigned char *buf, int32_t off)
 	return v;
 }
 
+/* The LINK_WAYS links where frame's would be. */
+static inline struct link *framecopies__link_set(const struct py_walk *w, uintptr_t frame)
+{
+	return &w->links[(hash__mix64(frame) >> 52 & (LINKS / LINK_WAYS - 1)) * LINK_WAYS];
+}
+
+/* frame's link, or NULL when none was learned (or it was forgotten since) */
 static inline struct link *framecopies__link_of(const struct py_walk *w, uintptr_t frame)
 {
-	return &w->links[(((frame >> 4) * 0x9e3779b97f4a7c15ull) >> 52) & (LINKS - 1)];
+	struct link *set = framecopies__link_set(w, frame);
+	for (unsigned i = 0; i < LINK_WAYS; i++)
+		if (set[i].frame == frame)
+			return frame ? &set[i] : NULL;
+	return NULL;
 }
 
 static inline unsigned framecopies__seen_bit(uintptr_t frame)
 {
-	return (unsigned)(((frame >> 4) * 0xc2b2ae3d27d4eb4full) >> 49) & (SEEN_BITS - 1);
+	return (unsigned)hash__mix64(frame) & (SEEN_BITS - 1); /* bits link_of leaves */
 }
 
 /* Before 3.11: a walk met frame lately (its link was learned) */
 static inline bool framecopies__known(const struct py_walk *w, uintptr_t frame)
 {
 	unsigned b = framecopies__seen_bit(frame);
-	return frame && (w->seen[b / 64] >> (b % 64) & 1) &&
-	       framecopies__link_of(w, frame)->frame == frame;
+	return frame && (w->seen[b / 64] >> (b % 64) & 1) && framecopies__link_of(w, frame);
 }
 
 /* Bytes of a frame read into range i of sn. */
