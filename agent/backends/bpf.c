@@ -167,16 +167,18 @@ static void bpf_stop(fs_agent *a)
 	bpf_records__end_stops(a, st, now_ns()); /* threads still off their CPU count until now */
 	uint64_t n[FSBPF_STAT_COUNT];
 	st->api->stats(st->session, n);
-	a->lost_dropped = n[FSBPF_STAT_TORN] + n[FSBPF_STAT_LOST];
+	a->lost_dropped = n[FSBPF_STAT_TORN] + n[FSBPF_STAT_LOST] + st->stacks.unnamed;
 	fs_debug("bpf backend: %llu events in this process, %llu without Python, %llu torn, "
 		 "%llu records (%llu lost to a full ring buffer, %llu cut by an unreadable frame), "
-		 "%llu filtered out, %llu stale frames; off-CPU: %llu switches, %llu samples, "
+		 "%llu filtered out, %llu stale frames, %llu native samples dropped for a Python "
+		 "frame without its name; off-CPU: %llu switches, %llu samples, "
 		 "%llu stops without their return",
 		 (unsigned long long)n[FSBPF_STAT_EVENTS], (unsigned long long)n[FSBPF_STAT_NO_TSTATE],
 		 (unsigned long long)n[FSBPF_STAT_TORN], (unsigned long long)n[FSBPF_STAT_EMITTED],
 		 (unsigned long long)n[FSBPF_STAT_LOST], (unsigned long long)n[FSBPF_STAT_UNREADABLE],
 		 (unsigned long long)st->filtered,
-		 (unsigned long long)st->stacks.stale, (unsigned long long)n[FSBPF_STAT_SWITCHES],
+		 (unsigned long long)st->stacks.stale, (unsigned long long)st->stacks.unnamed,
+		 (unsigned long long)n[FSBPF_STAT_SWITCHES],
 		 (unsigned long long)st->off_cpu_samples, (unsigned long long)st->unmatched);
 	if (st->native) {
 		uint64_t unwound, frames, mismatched;

@@ -61,6 +61,20 @@ static uint64_t native_key(const stack_item *item)
 	return hash__field(hash__field(HASH_FNV_OFFSET ^ 0x6e6174697665ULL, item->name), item->file);
 }
 
+/* Whether every Python frame of a sample has its name (b->entries) and, with check
+ * words, the code object the sample saw. A native sample's native frames hang from
+ * its Python frames (nativestack__merge): without one of these they hang from the
+ * wrong caller, or from none (a bpf record of 3.11 whose two frames were no code
+ * objects at all gave `PyCFuncPtr_call` as a stack's root, 1 run in 3 of
+ * native_qsort.py here). Python-only samples keep the frames they can name. */
+static bool all_named(const stack_builder *b, const uint32_t *checks, int depth)
+{
+	for (int i = 0; i < depth; i++)
+		if (!b->entries[i] || (checks && checks[i] && checks[i] != (uint32_t)b->entries[i]->check_name))
+			return false;
+	return true;
+}
+
 /* Adds the sample whose frames b->entries holds already to profile p, below a root
  * frame (root_name, unless NULL) and a thread root (with_thread). */
 static void emit(fs_profile *p, const fs_settings *s, stack_builder *b, uint64_t root_key,
@@ -81,6 +95,13 @@ static void emit(fs_profile *p, const fs_settings *s, stack_builder *b, uint64_t
 	bool imports = false, complete = true;
 	int used = 0;
 	size_t n = b->items ? b->n_items : (size_t)(depth > 0 ? depth : 0);
+	if (b->items && !all_named(b, checks, depth)) {
+		b->unnamed += count_stale;
+		b->n_ids = 0;
+		b->last_node = FS_ROOT_NODE;
+		b->last_cacheable = false;
+		return;
+	}
 	for (size_t j = 0; j < n && k < STACKS_MAX_DEPTH + 3; j++) {
 		const stack_item *item = b->items ? &b->items[j] : NULL;
 		if (item && item->py < 0) {

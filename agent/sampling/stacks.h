@@ -30,6 +30,7 @@ typedef struct stack_builder {
 	const char *known[STACKS_MAX_DEPTH + 3];  /* per id: the module it imports */
 	char modules[STACKS_MAX_IMPORTS][STACKS_IMPORT_NAME];
 	uint64_t stale;  /* frames dropped: their code object changed since the sample */
+	uint64_t unnamed; /* native samples dropped: a Python frame of theirs had no name */
 	/* when set, the next stacks__add* take their frames in this order instead of
 	 * the sample's Python frames alone (the caller sets and clears it) */
 	const stack_item *items;
