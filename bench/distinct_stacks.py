@@ -24,7 +24,7 @@ source = "".join(
     f"    nxt, line = path[d]\n"
     + "".join(f"    {'if' if j == 0 else 'elif'} line == {j}:\n"
               f"        return F[nxt](path, d + 1)\n" for j in range(LINES - 1))
-    + f"    else:\n        return F[nxt](path, d + 1)\n"
+    + "    else:\n        return F[nxt](path, d + 1)\n"
     for i in range(N_FUNCS))
 space = {}
 exec(compile(source, "distinct_gen.py", "exec"), space)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import (BPF_SKIP, DEBIAN_PYTHON, FILSPY, OFF_CPU_SKIP, PROGRAMS, ROOT, interpreter_params, parse_folded, plain_env,
+from conftest import (DEBIAN_PYTHON, FILSPY, OFF_CPU_SKIP, PROGRAMS, ROOT, interpreter_params, parse_folded, plain_env,
                       pyenv_python, python311, shaped, tracefs_params)
 
 PYSPY = ROOT / "build" / "tools" / "py-spy" / "bin" / "py-spy"
@@ -190,7 +190,7 @@ def test_root_attaches_to_a_process_of_another_user_and_waits_for_its_files():
 
 def test_root_dumps_and_tops_a_profiled_process_of_another_user():
     import shutil
-    from conftest import AGENT, agent_env
+    from conftest import agent_env
     out = world_writable_dir()
     target = subprocess.Popen(as_nobody([DEBIAN_PYTHON, PROGRAMS / "long_spin.py", "6"]),
                               stdout=subprocess.PIPE, text=True,

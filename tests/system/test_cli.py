@@ -2,14 +2,12 @@
 short options and flags py-spy has, --help on every command, did-you-mean for
 misspellings, option values checked before anything runs, generated shell
 completions; and the small things a new user tripped on."""
-import gzip
 import json
 import os
 import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
