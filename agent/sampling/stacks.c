@@ -96,7 +96,7 @@ static void emit(fs_profile *p, const fs_settings *s, stack_builder *b, uint64_t
 	int used = 0;
 	size_t n = b->items ? b->n_items : (size_t)(depth > 0 ? depth : 0);
 	if (b->items && !all_named(b, checks, depth)) {
-		b->unnamed += count_stale;
+		b->unnamed += count_stale ? weight : 0;
 		b->n_ids = 0;
 		b->last_node = FS_ROOT_NODE;
 		b->last_cacheable = false;
