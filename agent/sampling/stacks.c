@@ -61,16 +61,22 @@ static uint64_t native_key(const stack_item *item)
 	return hash__field(hash__field(HASH_FNV_OFFSET ^ 0x6e6174697665ULL, item->name), item->file);
 }
 
-/* Whether every Python frame of a sample has its name (b->entries) and, with check
- * words, the code object the sample saw. A native sample's native frames hang from
- * its Python frames (nativestack__merge): without one of these they hang from the
- * wrong caller, or from none (a bpf record of 3.11 whose two frames were no code
- * objects at all gave `PyCFuncPtr_call` as a stack's root, 1 run in 3 of
- * native_qsort.py here). Python-only samples keep the frames they can name. */
+/* Whether entry e is the code object a sample saw, by the sample's check word
+ * (none: nothing to tell) */
+static bool seen_by_sample(const sym_entry *e, const uint32_t *checks, int i)
+{
+	return !checks || !checks[i] || checks[i] == (uint32_t)e->check_name;
+}
+
+/* Whether every Python frame of a sample has its name (b->entries), the code object
+ * the sample saw. A native sample's native frames hang from its Python frames
+ * (nativestack__merge): without one of these they hang from the wrong caller, or
+ * from none (a bpf record of 3.11 whose two frames were no code objects at all gave
+ * `PyCFuncPtr_call` as a stack's root, 1 run in 3 of native_qsort.py here). */
 static bool all_named(const stack_builder *b, const uint32_t *checks, int depth)
 {
 	for (int i = 0; i < depth; i++)
-		if (!b->entries[i] || (checks && checks[i] && checks[i] != (uint32_t)b->entries[i]->check_name))
+		if (!b->entries[i] || !seen_by_sample(b->entries[i], checks, i))
 			return false;
 	return true;
 }
@@ -95,13 +101,6 @@ static void emit(fs_profile *p, const fs_settings *s, stack_builder *b, uint64_t
 	bool imports = false, complete = true;
 	int used = 0;
 	size_t n = b->items ? b->n_items : (size_t)(depth > 0 ? depth : 0);
-	if (b->items && !all_named(b, checks, depth)) {
-		b->unnamed += count_stale ? weight : 0;
-		b->n_ids = 0;
-		b->last_node = FS_ROOT_NODE;
-		b->last_cacheable = false;
-		return;
-	}
 	for (size_t j = 0; j < n && k < STACKS_MAX_DEPTH + 3; j++) {
 		const stack_item *item = b->items ? &b->items[j] : NULL;
 		if (item && item->py < 0) {
@@ -121,7 +120,7 @@ static void emit(fs_profile *p, const fs_settings *s, stack_builder *b, uint64_t
 			complete = false;
 			continue;
 		}
-		if (checks && checks[i] && checks[i] != (uint32_t)e->check_name) {
+		if (!seen_by_sample(e, checks, i)) {
 			if (count_stale)
 				b->stale++;
 			complete = false;
@@ -225,6 +224,14 @@ void stacks__add_both(fs_agent *a, stack_builder *b, bool to_main, fs_profile *s
 	}
 	if (!resolved)
 		symcache__resolve_checked(b->cache, frames, checks, depth, b->entries);
+	/* a native sample is whole or not kept: Python-only ones keep the frames they
+	 * can name */
+	if ((b->items || b->make_items) && !all_named(b, checks, depth)) {
+		b->unnamed += to_main ? weight : 0; /* the main profile's loss */
+		b->n_ids = 0;
+		b->last_node = FS_ROOT_NODE;
+		return;
+	}
 	if (b->make_items && !b->items)
 		b->make_items(b, b->make_items_arg);
 	if (to_main)

@@ -43,7 +43,7 @@ def chain_run(profiled, python, backend, *extra, rate=RATE):
     return j, r
 
 
-def assert_true_and_unbiased(j, backend, python):
+def assert_true_and_unbiased(j, backend):
     # a loaded machine gives the program less than its seconds of CPU
     assert j["in_chains"] >= 0.5 * j["asked"] * (0.5 if backend == "bpf" else 1), j
     assert j["impossible"] <= (0 if backend == "bpf" else j["in_chains"] // 1000), j
@@ -65,7 +65,7 @@ def assert_true_and_unbiased(j, backend, python):
 @pytest.mark.parametrize("python", PYTHONS)
 def test_chains_of_20us_are_true_whole_and_unbiased(python, backend, profiled):
     j, _ = chain_run(profiled, python, backend, "--period", str(PERIOD_US), rate=SHARES_RATE)
-    assert_true_and_unbiased(j, backend, python)
+    assert_true_and_unbiased(j, backend)
 
 
 @pytest.mark.parametrize("backend", backend_params())
@@ -88,7 +88,7 @@ def test_chains_in_another_thread(minor, backend, profiled):
         pytest.skip(f"no pyenv CPython 3.{minor}")
     j, _ = chain_run(profiled, python, backend, "--thread", "--period", str(PERIOD_US),
                      rate=SHARES_RATE)
-    assert_true_and_unbiased(j, backend, python)
+    assert_true_and_unbiased(j, backend)
 
 
 @pytest.mark.parametrize("backend", backend_params())
