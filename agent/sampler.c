@@ -8,10 +8,10 @@
 #include "agent.h"
 #include "filspy/clock.h"
 #include "filspy/log.h"
-#include "filspy/rng.h"
 #include "control.h"
 #include "futex.h"
 #include "outputs.h"
+#include "pacing.h"
 #include "sampler.h"
 #include "sampling/procthreads.h"
 
@@ -19,7 +19,6 @@
 #define CONTROL_EVERY_NS 20000000LL
 #define INIT_POLL_NS 1000000L
 #define RATE_CHECK_AFTER_NS 2000000000LL
-#define PHASE_JUMP_EVERY 10
 
 
 static bool running(const fs_agent *a)
@@ -51,9 +50,10 @@ static void sample_loop(fs_agent *a)
 				 : a->backend->poll ? POLL_INTERVAL_NS : WATCH_INTERVAL_NS;
 	const int64_t start = (int64_t)a->started.tv_sec * 1000000000LL + a->started.tv_nsec;
 	const int64_t stop_at = s->duration_s > 0 ? start + (int64_t)(s->duration_s * 1e9) : INT64_MAX;
-	int64_t next = start, last_checkpoint = start;
-	uint64_t n_intervals = 0;
-	uint64_t checkpointed = 0, rng = rng__seed((uint64_t)start ^ ((uint64_t)a->pid << 32));
+	int64_t last_checkpoint = start;
+	uint64_t checkpointed = 0;
+	fs_pacing pacing;
+	pacing__start(&pacing, start, interval, (uint64_t)start ^ ((uint64_t)a->pid << 32));
 	bool warned = false;
 	const char *why;
 
@@ -107,19 +107,7 @@ static void sample_loop(fs_agent *a)
 				s->rate_hz, (double)a->ticks / ((double)(t - start) / 1e9));
 			warned = true;
 		}
-		/* jitter keeps the mean rate and breaks aliasing. Small steps (+-20 %)
-		 * space the samples almost evenly, so long stretches of work get their
-		 * share with little noise; but against work that repeats at the sampling
-		 * period they move the phase so slowly that its share spread 6 times as
-		 * wide as binomial (tests/system/programs/periodic.py). So every
-		 * PHASE_JUMP_EVERY intervals the step is drawn over a whole interval
-		 * (+-50 %), which puts the phase anywhere in such a cycle. */
-		int64_t width = ++n_intervals % PHASE_JUMP_EVERY ? interval * 2 / 5 : interval;
-		int64_t jitter = (int64_t)(rng__next(&rng) % (uint64_t)(width + 1)) - width / 2;
-		next += interval + jitter;
-		if (next < t)
-			next = t; /* behind: do not burst to catch up */
-		sleep_until(a, next);
+		sleep_until(a, pacing__next(&pacing, t));
 	}
 }
 

@@ -1,0 +1,70 @@
+/* The sampler's clock (agent/pacing.c): the rate asked, each sample in its own
+ * slot, no burst after a stall, and no point of a cycle at the period favoured. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+
+#include "pacing.h"
+
+#define I 10000000LL /* 10 ms: 100 Hz */
+
+Test(pacing, each_deadline_falls_in_its_own_slot_and_the_rate_is_kept)
+{
+	fs_pacing p;
+	pacing__start(&p, 5 * I, I, 42);
+	int64_t now = 5 * I, deadline = 0;
+	for (int64_t k = 1; k <= 100000; k++) {
+		deadline = pacing__next(&p, now);
+		cr_assert(deadline >= 5 * I + k * I - I / 2 && deadline <= 5 * I + k * I + I / 2,
+			  "sample %lld at %lld", (long long)k, (long long)deadline);
+		now = deadline > now ? deadline : now; /* sampling takes no time */
+	}
+	/* the grid does not drift: 100000 intervals hold 100000 samples */
+	cr_assert(llabs(deadline - (5 * I + 100000 * I)) <= I / 2);
+}
+
+Test(pacing, a_stall_skips_the_slots_missed_instead_of_bursting)
+{
+	fs_pacing p;
+	pacing__start(&p, 0, I, 7);
+	int64_t now = pacing__next(&p, 0);
+	now += 100 * I; /* the sampler was not scheduled for a second */
+	int at_once = 0;
+	for (int k = 0; k < 100; k++) {
+		int64_t deadline = pacing__next(&p, now);
+		at_once += deadline <= now;
+		/* at most two intervals apart: the end of one slot to the end of the next */
+		cr_assert(deadline <= now + 2 * I, "a gap of %lld ns", (long long)(deadline - now));
+		now = deadline > now ? deadline : now;
+	}
+	/* only the first, when its draw fell before the end of the stall */
+	cr_assert(at_once <= 1, "%d of 100 samples at once", at_once);
+	cr_assert(now >= 100 * I + 100 * I - I, "100 samples took %lld ns", (long long)(now - 100 * I));
+}
+
+/* Work of 4 ms then 6 ms, every 10 ms (tests/system/programs/periodic.py): each
+ * sample is an independent point of the cycle, so the first part's share is
+ * binomial, and 200 such runs of 800 samples spread no wider than binomial. */
+Test(pacing, work_in_step_with_the_period_gets_its_share_with_binomial_noise)
+{
+	const int runs = 200, n = 800;
+	double sum = 0, sum2 = 0;
+	for (int r = 0; r < runs; r++) {
+		fs_pacing p;
+		pacing__start(&p, 0, I, 1000 + (uint64_t)r);
+		int64_t now = 0;
+		int first = 0;
+		for (int k = 0; k < n; k++) {
+			int64_t deadline = pacing__next(&p, now);
+			first += (deadline % I + I) % I < 4 * I / 10;
+			now = deadline > now ? deadline : now;
+		}
+		double share = (double)first / n;
+		sum += share;
+		sum2 += share * share;
+	}
+	/* variances, not deviations: no libm */
+	double mean = sum / runs, var = sum2 / runs - mean * mean;
+	double binomial = 0.4 * 0.6 / n;
+	cr_assert((mean - 0.4) * (mean - 0.4) < 16 * binomial / runs, "mean share %.4f", mean);
+	cr_assert(var < 1.3 * 1.3 * binomial, "shares' variance %.6f, binomial %.6f", var, binomial);
+}
