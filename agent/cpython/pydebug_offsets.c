@@ -61,8 +61,9 @@ int pydebug_offsets__read(uintptr_t runtime, int minor, const py_offsets *table,
 	/* every offset must fall inside its struct, and the structs must have sane sizes */
 	uint64_t rt = w[W_RUNTIME], is = w[W_INTERP], ts = w[W_TSTATE], fr = w[W_FRAME];
 	uint64_t co = w[W_CODE], by = w[W_BYTES], un = w[W_UNICODE];
-	if (!(fits(w[W_RUNTIME + 2], rt) && rt < (1 << 26) && fits(w[W_INTERP + 3], is) &&
-	      fits(w[W_INTERP + 12], is) && fits(w[W_TSTATE + 6], ts) && ts <= 1024 &&
+	if (!(fits(w[W_RUNTIME + 1], rt) && fits(w[W_RUNTIME + 2], rt) && rt < (1 << 26) &&
+	      fits(w[W_INTERP + 3], is) && fits(w[W_INTERP + 12], is) &&
+	      fits(w[W_TSTATE + 6], ts) && ts <= 1024 &&
 	      fits(w[W_FRAME + 5], fr) && fr <= 256 && fits(w[W_CODE + 9], co + 1) &&
 	      co <= 512 && w[W_OBJECT] == 16 && w[W_OBJECT + 1] == 8 && by <= 64 &&
 	      (w[W_UNICODE + 3] == 40 || w[W_UNICODE + 3] == 48) && un <= 128)) {

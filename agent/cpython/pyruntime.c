@@ -57,6 +57,21 @@ static void choose_chain(const py_offsets *o, py_frame_chain *c)
 	}
 }
 
+static uintptr_t finalizing_addr(const py_runtime *rt)
+{
+	return rt->off->runtime_finalizing == PY_NO_OFFSET ? rt->finalizing_var
+	       : rt->runtime + (uintptr_t)rt->off->runtime_finalizing;
+}
+
+/* The flag's word is known readable for good when a checked read finds it: it is
+ * in the data of the executable or of libpython, which are never unmapped. */
+static void find_finalizing_word(py_runtime *rt)
+{
+	uintptr_t addr = finalizing_addr(rt), v;
+	if (addr && addr % sizeof(uintptr_t) == 0 && memread__word(addr, &v) == 0)
+		rt->finalizing_word = (const uintptr_t *)addr;
+}
+
 int pyruntime__find(py_runtime *rt, const char **why)
 {
 	static char message[160];
@@ -109,6 +124,7 @@ int pyruntime__find(py_runtime *rt, const char **why)
 	/* 3.14 tags the low bits of a frame's _PyStackRef to its code object */
 	rt->code_tag_mask = rt->minor >= 14 ? ~(uintptr_t)3 : ~(uintptr_t)0;
 	choose_chain(rt->off, &rt->chain);
+	find_finalizing_word(rt);
 	*why = NULL;
 	return 0;
 }
@@ -132,10 +148,10 @@ bool pyruntime__initialized(const py_runtime *rt)
 
 bool pyruntime__finalizing(const py_runtime *rt)
 {
-	uintptr_t v = 0;
-	if (rt->off->runtime_finalizing == PY_NO_OFFSET)
-		return rt->finalizing_var && memread__word(rt->finalizing_var, &v) == 0 && v;
-	return memread__word(rt->runtime + rt->off->runtime_finalizing, &v) == 0 && v;
+	if (rt->finalizing_word)
+		return __atomic_load_n(rt->finalizing_word, __ATOMIC_RELAXED) != 0;
+	uintptr_t v = 0, addr = finalizing_addr(rt);
+	return addr && memread__word(addr, &v) == 0 && v;
 }
 
 uintptr_t pyruntime__interpreters_head(const py_runtime *rt)

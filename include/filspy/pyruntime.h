@@ -50,6 +50,10 @@ typedef struct py_runtime {
 	uintptr_t (*interpreters_head_fn)(void);
 	int (*is_initialized_fn)(void);
 	uintptr_t finalizing_var;
+	/* the finalizing flag's word, once a checked read found it there: it lies in
+	 * a static object (_PyRuntime, 3.6's _Py_Finalizing), mapped for good, so a
+	 * plain load reads it, a system call less a round; 0: read it checked */
+	const uintptr_t *finalizing_word;
 } py_runtime;
 
 /* True when this process holds a CPython interpreter (libpython loaded or the
