@@ -68,3 +68,35 @@ Test(pacing, work_in_step_with_the_period_gets_its_share_with_binomial_noise)
 	cr_assert((mean - 0.4) * (mean - 0.4) < 16 * binomial / runs, "mean share %.4f", mean);
 	cr_assert(var < 1.3 * 1.3 * binomial, "shares' variance %.6f, binomial %.6f", var, binomial);
 }
+
+/* The same for work of any period from 1 to 100 ms (a quarter ms apart), with 40 %
+ * of it in one part: no period lines up with the clock. The random walk this
+ * replaced had up to 5 times the binomial variance near 10 ms (this test fails it
+ * from a period of 9.5 ms on). */
+Test(pacing, no_period_of_work_is_favoured)
+{
+	const int runs = 60, n = 800;
+	for (int64_t period = I / 10; period <= 10 * I; period += I / 40) {
+		double sum = 0, sum2 = 0;
+		for (int r = 0; r < runs; r++) {
+			fs_pacing p;
+			pacing__start(&p, 0, I, (uint64_t)period * 977 + (uint64_t)r);
+			int64_t now = 0;
+			int first = 0;
+			for (int k = 0; k < n; k++) {
+				int64_t deadline = pacing__next(&p, now);
+				first += (deadline % period + period) % period < period * 4 / 10;
+				now = deadline > now ? deadline : now;
+			}
+			double share = (double)first / n;
+			sum += share;
+			sum2 += share * share;
+		}
+		double mean = sum / runs, var = sum2 / runs - mean * mean;
+		double binomial = 0.4 * 0.6 / n;
+		cr_assert((mean - 0.4) * (mean - 0.4) < 16 * binomial / runs,
+			  "work of period %lld us: mean share %.4f", (long long)(period / 1000), mean);
+		cr_assert(var < 2 * binomial, "work of period %lld us: variance %.2f times binomial",
+			  (long long)(period / 1000), var / binomial);
+	}
+}
