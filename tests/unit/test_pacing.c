@@ -41,21 +41,21 @@ Test(pacing, a_stall_skips_the_slots_missed_instead_of_bursting)
 	cr_assert(now >= 100 * I + 100 * I - I, "100 samples took %lld ns", (long long)(now - 100 * I));
 }
 
-/* Work of 4 ms then 6 ms, every 10 ms (tests/system/programs/periodic.py): each
- * sample is an independent point of the cycle, so the first part's share is
- * binomial, and 200 such runs of 800 samples spread no wider than binomial. */
-Test(pacing, work_in_step_with_the_period_gets_its_share_with_binomial_noise)
+/* Work of period `period`, 40 % of it in a first part, sampled 800 times in each
+ * of `runs` runs: the first part's share is unbiased and spreads no wider than
+ * max_ratio times the binomial variance. */
+static void assert_unfavoured(int64_t period, int runs, double max_ratio)
 {
-	const int runs = 200, n = 800;
+	const int n = 800;
 	double sum = 0, sum2 = 0;
 	for (int r = 0; r < runs; r++) {
 		fs_pacing p;
-		pacing__start(&p, 0, I, 1000 + (uint64_t)r);
+		pacing__start(&p, 0, I, (uint64_t)period * 977 + (uint64_t)r);
 		int64_t now = 0;
 		int first = 0;
 		for (int k = 0; k < n; k++) {
 			int64_t deadline = pacing__next(&p, now);
-			first += (deadline % I + I) % I < 4 * I / 10;
+			first += (deadline % period + period) % period < period * 4 / 10;
 			now = deadline > now ? deadline : now;
 		}
 		double share = (double)first / n;
@@ -65,38 +65,25 @@ Test(pacing, work_in_step_with_the_period_gets_its_share_with_binomial_noise)
 	/* variances, not deviations: no libm */
 	double mean = sum / runs, var = sum2 / runs - mean * mean;
 	double binomial = 0.4 * 0.6 / n;
-	cr_assert((mean - 0.4) * (mean - 0.4) < 16 * binomial / runs, "mean share %.4f", mean);
-	cr_assert(var < 1.3 * 1.3 * binomial, "shares' variance %.6f, binomial %.6f", var, binomial);
+	cr_assert((mean - 0.4) * (mean - 0.4) < 16 * binomial / runs,
+		  "work of period %lld us: mean share %.4f", (long long)(period / 1000), mean);
+	cr_assert(var < max_ratio * binomial, "work of period %lld us: variance %.2f times binomial",
+		  (long long)(period / 1000), var / binomial);
 }
 
-/* The same for work of any period from 1 to 100 ms (a quarter ms apart), with 40 %
- * of it in one part: no period lines up with the clock. The random walk this
- * replaced had up to 5 times the binomial variance near 10 ms (this test fails it
- * from a period of 9.5 ms on). */
+/* Work of 4 ms then 6 ms, every 10 ms (tests/system/programs/periodic.py): each
+ * sample is an independent point of the cycle, so the first part's share is
+ * binomial. */
+Test(pacing, work_in_step_with_the_period_gets_its_share_with_binomial_noise)
+{
+	assert_unfavoured(I, 200, 1.3 * 1.3);
+}
+
+/* The same for work of any period from 1 to 100 ms (a quarter ms apart): no period
+ * lines up with the clock. The random walk this replaced had up to 5 times the
+ * binomial variance near 10 ms (this test fails it from a period of 9.5 ms on). */
 Test(pacing, no_period_of_work_is_favoured)
 {
-	const int runs = 60, n = 800;
-	for (int64_t period = I / 10; period <= 10 * I; period += I / 40) {
-		double sum = 0, sum2 = 0;
-		for (int r = 0; r < runs; r++) {
-			fs_pacing p;
-			pacing__start(&p, 0, I, (uint64_t)period * 977 + (uint64_t)r);
-			int64_t now = 0;
-			int first = 0;
-			for (int k = 0; k < n; k++) {
-				int64_t deadline = pacing__next(&p, now);
-				first += (deadline % period + period) % period < period * 4 / 10;
-				now = deadline > now ? deadline : now;
-			}
-			double share = (double)first / n;
-			sum += share;
-			sum2 += share * share;
-		}
-		double mean = sum / runs, var = sum2 / runs - mean * mean;
-		double binomial = 0.4 * 0.6 / n;
-		cr_assert((mean - 0.4) * (mean - 0.4) < 16 * binomial / runs,
-			  "work of period %lld us: mean share %.4f", (long long)(period / 1000), mean);
-		cr_assert(var < 2 * binomial, "work of period %lld us: variance %.2f times binomial",
-			  (long long)(period / 1000), var / binomial);
-	}
+	for (int64_t period = I / 10; period <= 10 * I; period += I / 40)
+		assert_unfavoured(period, 60, 2);
 }
