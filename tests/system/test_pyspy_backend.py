@@ -20,22 +20,80 @@ def need_pyspy():
         pytest.skip(f"py-spy is not installed at {PYSPY} (make deps installs it)")
 
 
+def pyspy_keeping_a_copy(tmp_path):
+    """The real py-spy behind a script that copies the raw profile it writes (the
+    agent reads it from a private directory it then removes) to tmp_path."""
+    copy = tmp_path / "pyspy-own.txt"
+    wrapper = tmp_path / "py-spy"
+    wrapper.write_text(f"""#!/bin/bash
+out= prev=
+for a in "$@"; do [ "$prev" = --output ] && out=$a; prev=$a; done
+"{PYSPY}" "$@" &
+child=$!
+trap 'kill -INT $child' INT TERM  # the agent stops py-spy with SIGINT
+wait $child; rc=$?
+if [ $rc -gt 128 ]; then wait $child; rc=$?; fi
+if [ -n "$out" ] && [ -f "$out" ]; then cp "$out" "{copy}"; fi
+exit $rc
+""")
+    wrapper.chmod(0o755)
+    return wrapper, copy
+
+
+def pyspy_stacks(text):
+    """py-spy's raw file as {stack: count}, and the count of its samples without a
+    Python stack (lines " N", which filspy's profile leaves out)."""
+    stacks, empty = {}, 0
+    for line in text.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if stack:
+            key = tuple(stack.split(";"))
+            stacks[key] = stacks.get(key, 0) + int(count)
+        else:
+            empty += int(count)
+    return stacks, empty
+
+
 @pytest.mark.parametrize("python", SUPPORTED)
-def test_forced_pyspy_shares_within_two_points(python, profiled):
-    # What we do with py-spy's output is exact (our raw file gives the shares of
-    # py-spy's own raw file to the sample; nothing is lost at SIGINT; py-spy attaches
-    # within about 10 ms of the program's first line). py-spy samples on a wall-clock
-    # timer and counts a thread that waits for a CPU as active, so its truth is wall
-    # time: when other work shares the CPUs (CI once delivered 73% of the samples), the
-    # program waits whole time slices on one frozen stack and py-spy keeps sampling it.
-    # Beside three busy loops on this host's two CPUs, work_a's error against CPU time
-    # reached 2.95 points (CI saw 4.2), against wall time at most 0.56. Its timer draws
-    # exponential gaps and catches up at once when late, so errors are about binomial to
-    # twice that in variance: at 20000 samples a deviation of 0.35-0.5 points.
-    r = profiled([python, PROGRAMS / "shares.py", "20", "0.2", "wall"],
+def test_forced_pyspy_profile_is_pyspys_own_sample_for_sample(python, profiled, tmp_path):
+    # What filspy does with py-spy's output is exact, whatever the host lets py-spy
+    # sample: every stack py-spy wrote, with its count (import frames kept as they
+    # are, FIL_PERF_SPY_RAW_IMPORTS, so that the two files name the same frames).
+    wrapper, copy = pyspy_keeping_a_copy(tmp_path)
+    r = profiled([python, PROGRAMS / "shares.py", "3"], FIL_PERF_SPY_BACKEND="pyspy",
+                 FIL_PERF_SPY_PYSPY=wrapper, FIL_PERF_SPY_RATE=1000, FIL_PERF_SPY_OUTPUT="raw",
+                 FIL_PERF_SPY_RAW_IMPORTS=1, timeout=60)
+    assert r.returncode == 0 and "pyspy backend" in r.stderr, r.stderr
+    ours = parse_folded(r.raw())
+    theirs, empty = pyspy_stacks(copy.read_text())
+    print(f"{sum(ours.values())} samples, py-spy's {sum(theirs.values())} + {empty} without a stack")
+    assert sum(ours.values()) >= 100, r.stderr
+    assert ours == theirs
+
+
+def test_forced_pyspy_shares_within_two_points(profiled):
+    # py-spy's own sampling against the program's truth, on one interpreter (the
+    # test above holds every interpreter's hand-over to the sample). py-spy samples
+    # on a wall-clock timer and counts a thread that waits for a CPU as active, so
+    # its truth is wall time. It pauses the program for each sample, and a pause
+    # that spans the end of a segment lengthens it without a sample more: with
+    # segments of 0.2 (a 60 ms cycle), a slow host moved work_a's truth 1-3 points
+    # and the profile's share 2.3 points from it (CI, 20000 samples); with the full
+    # segments (0.3 s) beside two busy loops, truth moved 0.2 and the worst error was
+    # 1.7. Its timer draws exponential gaps and catches up at once when late, so
+    # errors are binomial to twice that in variance: at 20000 samples 0.35-0.5
+    # points. On a host where py-spy cannot take 12000 of the 20000 samples asked
+    # (CI saw 2541-5968 on a slow day, and the build before fell short here the same
+    # hour), the 2 points cannot be told from noise, and the test says so.
+    python = pyenv_python(11) or "/usr/bin/python3.11"
+    r = profiled([python, PROGRAMS / "shares.py", "20", "1", "wall"],
                  FIL_PERF_SPY_BACKEND="pyspy", FIL_PERF_SPY_PYSPY=PYSPY, FIL_PERF_SPY_RATE=1000,
                  timeout=90)
     assert "pyspy backend" in r.stderr
+    taken = sum(parse_folded(r.raw()).values())
+    if taken < 12000:
+        pytest.skip(f"py-spy took {taken} of the 20000 samples asked on this host: too few "
+                    "to hold its shares to 2 points")
     assert_shares_match(r, min_samples=12000)
 
 
