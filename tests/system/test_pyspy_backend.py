@@ -89,7 +89,7 @@ def test_forced_pyspy_shares_within_two_points(profiled):
     r = profiled([python, PROGRAMS / "shares.py", "20", "1", "wall"],
                  FIL_PERF_SPY_BACKEND="pyspy", FIL_PERF_SPY_PYSPY=PYSPY, FIL_PERF_SPY_RATE=1000,
                  timeout=90)
-    assert "pyspy backend" in r.stderr
+    assert r.returncode == 0 and "pyspy backend" in r.stderr, r.stderr
     taken = sum(parse_folded(r.raw()).values())
     if taken < 12000:
         pytest.skip(f"py-spy took {taken} of the 20000 samples asked on this host: too few "
