@@ -57,17 +57,14 @@ static void choose_chain(const py_offsets *o, py_frame_chain *c)
 	}
 }
 
-static uintptr_t finalizing_addr(const py_runtime *rt)
-{
-	return rt->off->runtime_finalizing == PY_NO_OFFSET ? rt->finalizing_var
-	       : rt->runtime + (uintptr_t)rt->off->runtime_finalizing;
-}
-
 /* The flag's word is known readable for good when a checked read finds it: it is
- * in the data of the executable or of libpython, which are never unmapped. */
+ * in the data of the executable or of libpython, which are never unmapped. A word
+ * that cannot be read then never can: the flag reads as false, as a failed read
+ * did each round before. */
 static void find_finalizing_word(py_runtime *rt)
 {
-	uintptr_t addr = finalizing_addr(rt), v;
+	uintptr_t addr = rt->off->runtime_finalizing == PY_NO_OFFSET ? rt->finalizing_var
+			 : rt->runtime + (uintptr_t)rt->off->runtime_finalizing, v;
 	if (addr && addr % sizeof(uintptr_t) == 0 && memread__word(addr, &v) == 0)
 		rt->finalizing_word = (const uintptr_t *)addr;
 }
@@ -148,10 +145,7 @@ bool pyruntime__initialized(const py_runtime *rt)
 
 bool pyruntime__finalizing(const py_runtime *rt)
 {
-	if (rt->finalizing_word)
-		return __atomic_load_n(rt->finalizing_word, __ATOMIC_RELAXED) != 0;
-	uintptr_t v = 0, addr = finalizing_addr(rt);
-	return addr && memread__word(addr, &v) == 0 && v;
+	return rt->finalizing_word && __atomic_load_n(rt->finalizing_word, __ATOMIC_RELAXED) != 0;
 }
 
 uintptr_t pyruntime__interpreters_head(const py_runtime *rt)

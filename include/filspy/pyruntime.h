@@ -52,7 +52,7 @@ typedef struct py_runtime {
 	uintptr_t finalizing_var;
 	/* the finalizing flag's word, once a checked read found it there: it lies in
 	 * a static object (_PyRuntime, 3.6's _Py_Finalizing), mapped for good, so a
-	 * plain load reads it, a system call less a round; 0: read it checked */
+	 * plain load reads it, a system call less a round; NULL: unreadable, false */
 	const uintptr_t *finalizing_word;
 } py_runtime;
 

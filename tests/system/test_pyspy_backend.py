@@ -43,15 +43,9 @@ exit $rc
 def pyspy_stacks(text):
     """py-spy's raw file as {stack: count}, and the count of its samples without a
     Python stack (lines " N", which filspy's profile leaves out)."""
-    stacks, empty = {}, 0
-    for line in text.splitlines():
-        stack, _, count = line.rpartition(" ")
-        if stack:
-            key = tuple(stack.split(";"))
-            stacks[key] = stacks.get(key, 0) + int(count)
-        else:
-            empty += int(count)
-    return stacks, empty
+    lines = text.splitlines()
+    empty = sum(int(line.split()[0]) for line in lines if line.startswith(" "))
+    return parse_folded("\n".join(line for line in lines if not line.startswith(" "))), empty
 
 
 @pytest.mark.parametrize("python", SUPPORTED)
