@@ -21,7 +21,7 @@ after start-up divided by the samples it took in that window:
 Medians of --rounds interleaved rounds in rotating order.
 
     bench/cost.py [--depth 30] [--rate 1000] [--window 3] [--rounds 3]
-                  [--baseline-lib OLD/libfilspy.so] [--python PY]
+                  [--baseline-lib OLD/libfilspy.so] [--python PY] [--only bpf,floor]
 """
 import argparse
 import os
@@ -165,6 +165,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--python", default=default_python())
     ap.add_argument("--baseline-lib")
+    ap.add_argument("--only", help="comma-separated rows to run, by kind: self, bpf, bpf-native, "
+                    "floor, py-spy, py-spy-native, austin (default: all)")
     args = ap.parse_args()
     args.pyspy = os.path.join(TOOLS, "py-spy", "bin", "py-spy")
     args.austin = austin()
@@ -190,6 +192,9 @@ def main():
         rows.append(("Austin", "austin", None))
     else:
         skipped.append("Austin: not installed (bench/compare installs it into build/tools)")
+    if args.only:
+        kinds = set(args.only.split(","))
+        rows = [row for row in rows if row[1] in kinds]
     got = {name: [] for name, _, _ in rows}
     samples = {name: [] for name, _, _ in rows}
     try:
