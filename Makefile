@@ -70,7 +70,7 @@ $(BUILD)/libfilspy.so: $(AGENT_OBJS) $(CORE_LIB) agent/exports.map
 # offsets from the version module, so it needs no kernel types and no CO-RE.
 BPFTOOL   ?= bpftool
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
-$(BUILD)/bpf/pystacks.bpf.o: bpf/pystacks.bpf.c include/filspy/pystacks.h
+$(BUILD)/bpf/pystacks.bpf.o: bpf/pystacks.bpf.c bpf/wakeups.bpf.h include/filspy/pystacks.h
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  BPF     $<")
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Iinclude -Ibpf \

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,7 +30,7 @@
 #define ACTIVATION_VAR "FILSPY_ACTIVATION"
 #define SAMPLER_STACK (1 << 20)
 
-fs_agent agent;
+fs_agent agent = { .poll_fd = -1, .wake_fd = -1 };
 
 
 static const char *base_name(const char *path)
@@ -136,6 +137,7 @@ void agent__start(void)
 	}
 	agent.backend = NULL;
 	agent.control_fd = -1;
+	agent.poll_fd = -1;
 	agent.stop_requested = false;
 	agent.python_seen = false;
 	agent.detach_requested = false;
@@ -174,6 +176,9 @@ void agent__finish(int timeout_ms)
 	__atomic_compare_exchange_n(&agent.state, &expected, FS_STATE_FINISHING, false,
 				    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 	futex__wake(&agent.state);
+	int wake_fd = __atomic_load_n(&agent.wake_fd, __ATOMIC_SEQ_CST);
+	if (wake_fd >= 0) /* a sampler asleep in poll(): async-signal-safe too */
+		eventfd_write(wake_fd, 1);
 	struct timespec t0, now;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
@@ -194,6 +199,10 @@ void agent__finish(int timeout_ms)
 
 void agent__after_fork_child(void)
 {
+	if (agent.wake_fd >= 0) { /* the parent's sampler waits on it: one thread here */
+		close(agent.wake_fd);
+		agent.wake_fd = -1;
+	}
 	if (__atomic_load_n(&agent.state, __ATOMIC_SEQ_CST) == FS_STATE_OFF)
 		return;
 	/* the sampler did not come along: forget it without touching its locks */
@@ -205,6 +214,7 @@ void agent__after_fork_child(void)
 	if (agent.backend && agent.backend->after_fork)
 		agent.backend->after_fork(&agent);
 	agent.backend_state = NULL; /* the parent's: never freed here */
+	agent.poll_fd = -1;
 	if (!agent.settings.subprocesses)
 		return;
 	agent.pid = getpid();

@@ -58,6 +58,14 @@ typedef struct fs_agent {
 	bool native_frames;           /* the backend records native frames (FIL_PERF_SPY_NATIVE) */
 	int python_threads;
 	int control_fd;               /* listening control socket, -1 when none */
+	/* the backend's: readable when it has something to collect now (bpf: the
+	 * ring buffer's forced wake-ups), -1 when it has none */
+	int poll_fd;
+	/* an eventfd the exit paths write to wake a sampler that sleeps in poll() on
+	 * poll_fd; -1 when none yet, -2 when none could be made: made once by the
+	 * sampler, kept until a fork (an exit path may write it at any moment, so
+	 * it is never closed under them) */
+	int wake_fd;
 	bool stop_requested;          /* `stop` over the control socket */
 	bool detach_requested;        /* `finish`: write, then end the session now */
 	bool dump_locals;             /* `dump-locals`: the dump shows each frame's locals */

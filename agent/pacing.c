@@ -33,3 +33,10 @@ int64_t pacing__next(fs_pacing *p, int64_t now_ns)
 	int64_t offset = (int64_t)(rng__next(&p->rng) % (uint64_t)(p->interval + 1));
 	return p->slot + offset - p->interval / 2;
 }
+
+int64_t pacing__around(fs_pacing *p, int64_t now_ns, int64_t wait_ns)
+{
+	if (wait_ns < 2)
+		return now_ns + wait_ns;
+	return now_ns + wait_ns / 2 + (int64_t)(rng__next(&p->rng) % (uint64_t)(wait_ns + 1));
+}

@@ -18,4 +18,8 @@ void pacing__start(fs_pacing *p, int64_t start_ns, int64_t interval_ns, uint64_t
  * the last sample is done. A deadline may be at or before now_ns (sample at once). */
 int64_t pacing__next(fs_pacing *p, int64_t now_ns);
 
+/* A deadline about wait_ns after now_ns, drawn evenly between half and one and a
+ * half times it (for polls, whose moments restart the bpf backend's clocks). */
+int64_t pacing__around(fs_pacing *p, int64_t now_ns, int64_t wait_ns);
+
 #endif

@@ -1,8 +1,10 @@
 /* The sampling thread: waits for the interpreter, samples at the asked rate with
  * jitter, keeps a checkpoint, and writes the files when an exit path asks. */
 #include <errno.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/eventfd.h>
 #include <time.h>
 
 #include "agent.h"
@@ -34,6 +36,25 @@ static void sleep_until(fs_agent *a, int64_t deadline)
 		futex__wait(&a->state, FS_STATE_RUNNING, (long)left);
 }
 
+/* The same for a backend with a poll_fd: poll() until deadline, or until the
+ * backend, the control socket or an exit path (through wake_fd) wants us.
+ * Returns whether a request waits on the control socket. */
+static bool poll_until(fs_agent *a, int64_t deadline)
+{
+	int64_t left = deadline - clock__now_ns();
+	if (left <= 0 || !running(a))
+		return false;
+	struct pollfd p[3] = { { a->poll_fd, POLLIN, 0 }, { a->wake_fd, POLLIN, 0 },
+			       { a->control_fd, POLLIN, 0 } };
+	struct timespec t = { left / 1000000000, left % 1000000000 };
+	if (ppoll(p, a->control_fd >= 0 ? 3 : 2, &t, NULL) <= 0)
+		return false;
+	eventfd_t n;
+	if (p[1].revents)
+		eventfd_read(a->wake_fd, &n);
+	return p[2].revents != 0;
+}
+
 static void finish(fs_agent *a)
 {
 	__atomic_store_n(&a->state, FS_STATE_DONE, __ATOMIC_SEQ_CST);
@@ -41,7 +62,23 @@ static void finish(fs_agent *a)
 }
 
 #define WATCH_INTERVAL_NS 100000000LL /* backends that sample by themselves */
-#define POLL_INTERVAL_NS 20000000LL   /* ... and those of them that need collecting */
+/* ... and those of them that need collecting, at most, when they cannot call
+ * sooner (no poll_fd, or an attach session: it makes no wake_fd, which would
+ * outlive it) */
+#define POLL_INTERVAL_NS 20000000LL
+
+/* Whether the sampler sleeps in poll_until: the backend has a poll_fd, and exit
+ * paths can reach it there (a->wake_fd, made here the first time) */
+static bool sleeps_in_poll(fs_agent *a)
+{
+	if (a->poll_fd < 0 || a->attached)
+		return false;
+	if (a->wake_fd == -1) { /* -2: tried, none to be had (out of descriptors) */
+		int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		__atomic_store_n(&a->wake_fd, fd >= 0 ? fd : -2, __ATOMIC_SEQ_CST);
+	}
+	return a->wake_fd >= 0;
+}
 
 static void sample_loop(fs_agent *a)
 {
@@ -58,11 +95,13 @@ static void sample_loop(fs_agent *a)
 	const char *why;
 
 	int64_t served = clock__now_ns() - CONTROL_EVERY_NS;
+	bool in_poll = false, asked = false;
 	while (running(a)) {
 		int64_t t = clock__now_ns();
 		/* an accept() that finds nobody is a system call: every round at 1 kHz it
-		 * was a sixth of the sampler's time; a request waits 20 ms at most */
-		if (t - served >= CONTROL_EVERY_NS) {
+		 * was a sixth of the sampler's time; a request waits 20 ms at most (or
+		 * none, when poll_until watches the socket) */
+		if (in_poll ? asked : t - served >= CONTROL_EVERY_NS) {
 			control__serve(a);
 			served = t;
 		}
@@ -87,8 +126,12 @@ static void sample_loop(fs_agent *a)
 			sample_loop(a);
 			return;
 		}
+		int64_t wait = interval;
 		if (a->backend->sample || a->backend->poll) {
-			(a->backend->sample ? a->backend->sample : a->backend->poll)(a);
+			if (a->backend->sample)
+				a->backend->sample(a);
+			else
+				wait = a->backend->poll(a);
 			a->ticks++;
 			a->sampling_ns += (uint64_t)(clock__now_ns() - t);
 		}
@@ -107,7 +150,18 @@ static void sample_loop(fs_agent *a)
 				s->rate_hz, (double)a->ticks / ((double)(t - start) / 1e9));
 			warned = true;
 		}
-		sleep_until(a, pacing__next(&pacing, t));
+		if (a->backend->sample || !a->backend->poll) {
+			sleep_until(a, pacing__next(&pacing, t));
+			continue;
+		}
+		in_poll = sleeps_in_poll(a);
+		if (!in_poll && wait > POLL_INTERVAL_NS)
+			wait = POLL_INTERVAL_NS;
+		int64_t deadline = pacing__around(&pacing, t, wait);
+		if (in_poll)
+			asked = poll_until(a, deadline);
+		else
+			sleep_until(a, deadline);
 	}
 }
 

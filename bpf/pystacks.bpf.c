@@ -27,13 +27,16 @@ struct {
 	__type(value, __u64);
 } threads SEC(".maps");
 
-/* 2 MiB: the agent drains it every 20 ms, and 20 ms of ordinary stacks at 5 kHz
- * take ~50 KiB; every page the reader has touched counts in the program's RSS
- * (8 MiB cost 14 MiB of peak RSS in bench/compare). */
+/* 2 MiB: the agent drains it every 100 ms when nothing calls it sooner, and
+ * 100 ms of ordinary stacks at 5 kHz take ~250 KiB; every page the reader has
+ * touched counts in the program's RSS (8 MiB cost 14 MiB of peak RSS in
+ * bench/compare). */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 2 << 20);
 } samples SEC(".maps");
+
+#include "wakeups.bpf.h"
 
 /* A record is built here before it is copied out: too big for the BPF stack and
  * for a per-CPU map value, so one array slot per CPU (max_entries set at load to
@@ -255,7 +258,7 @@ static __always_inline int emit_stack(__u32 tid, __u64 tstate, __u16 flags, __u6
 	}
 	if (size > sizeof(*sc) - FSBPF_FRAME_READ)
 		return -1;
-	if (bpf_ringbuf_output(&samples, &sc->head, size, 0)) {
+	if (bpf_ringbuf_output(&samples, &sc->head, size, wake_flags(&samples))) {
 		count(FSBPF_STAT_LOST);
 		return -1;
 	}
@@ -275,6 +278,7 @@ int sample_python(void *ctx)
 	__u64 *tstate = bpf_map_lookup_elem(&threads, &tid);
 	if (!tstate) {
 		count(FSBPF_STAT_NO_TSTATE);
+		nudge(&samples, tid);
 		return 0;
 	}
 	emit_stack((__u32)tid, *tstate, 0, bpf_ktime_get_ns());
@@ -380,7 +384,7 @@ int switch_python(struct bpf_raw_tracepoint_args *ctx)
 		r->depth = 0;
 		r->tstate = *tstate;
 		r->time = now;
-		bpf_ringbuf_submit(r, 0);
+		bpf_ringbuf_submit(r, wake_flags(&samples));
 	}
 	return 0;
 }

@@ -214,6 +214,13 @@ static int session_drain(fsbpf_session *s, fsbpf_record_fn fn, void *ctx)
 	return ring_buffer__consume(s->rb);
 }
 
+/* libbpf's epoll descriptor, which holds the ring buffer: the program's forced
+ * wake-ups make it readable, its other records do not (BPF_RB_NO_WAKEUP) */
+static int session_wait_fd(fsbpf_session *s)
+{
+	return ring_buffer__epoll_fd(s->rb);
+}
+
 static void session_stats(fsbpf_session *s, uint64_t out[FSBPF_STAT_COUNT])
 {
 	int fd = bpf_map__fd(s->skel->maps.stats);
@@ -255,6 +262,7 @@ __attribute__((visibility("default"))) const fsbpf_interface_t fsbpf_interface =
 	.set_thread = session_set_thread,
 	.set_period = session_set_period,
 	.drain = session_drain,
+	.wait_fd = session_wait_fd,
 	.stats = session_stats,
 	.close = session_close,
 	.drop_after_fork = session_drop_after_fork,

@@ -18,8 +18,10 @@ typedef struct fs_backend {
 	 * samples by itself (the sampler then only watches it). */
 	void (*sample)(struct fs_agent *a);
 	/* For a backend that samples by itself: collects what it sampled into
-	 * a->profile, every POLL_INTERVAL_NS; NULL when it needs no help. */
-	void (*poll)(struct fs_agent *a);
+	 * a->profile, and returns in how many ns it wants to be called again (the
+	 * sampler jitters it, and calls sooner when a->poll_fd turns readable);
+	 * NULL when it needs no help. */
+	long long (*poll)(struct fs_agent *a);
 	/* NULL or false when the backend died on its way, with *why set. */
 	bool (*alive)(struct fs_agent *a, const char **why);
 	/* Ends sampling and leaves every sample in a->profile. */

@@ -26,6 +26,22 @@
 #define SYNC_MAX_NS 200000000ULL
 #define SETTLE_NS 500000000ULL   /* syncs go on this long after the list changed */
 #define RESYNC_NS 2000000000ULL  /* and happen at least this often */
+/* Polls come every POLL_SETTLING_NS while the thread list settles (a new thread
+ * publishes its tid once it runs) and while the records bring stacks the stack
+ * cache does not know: their code objects are read when they are drained, and
+ * some live only moments (a module's body ends with its import; 100 ms drains
+ * named ten times more of them too late than 20 ms ones). Else every
+ * POLL_QUIET_NS at most: a stack seen before needs nothing read, and the program
+ * calls sooner through a->poll_fd when the ring buffer fills or a thread of ours
+ * has no map entry. Each poll is a wake-up, 20-30 us of CPU on a virtual machine:
+ * 50 of them a second were most of the user side's cost at 1 kHz. */
+#define POLL_SETTLING_NS 20000000LL
+#define POLL_QUIET_NS 100000000LL
+#define POLL_MIN_NS 1000000LL
+/* A thread that woke the sampler, unmapped still: a state the list has had for
+ * less than SETTLE_NS, whose thread publishes its tid once it runs (3.12+), a
+ * moment after its first tick. Polls come every POLL_MIN_NS that long at most. */
+#define NUDGE_FOLLOW_NS 20000000ULL
 
 static void release(struct bpf_state *st)
 {
@@ -113,6 +129,7 @@ static int bpf_start(fs_agent *a, const char **why)
 	a->native_frames = st->native != NULL;
 	bpf_threads__sync(a, st);
 	a->python_threads = st->n_mapped;
+	a->poll_fd = st->api->wait_fd(st->session);
 	/* native frames: native_start said why when it could not have them */
 	stacks__warn_limits("bpf", &a->settings, &st->rt, true, st->plan.gil_locked != 0,
 			    gilview__on(), st->plan.gil_size != 0);
@@ -139,15 +156,44 @@ static bool sync_due(struct bpf_state *st, uint64_t now)
 	return false;
 }
 
-static void bpf_poll(fs_agent *a)
+static bool mapped(const struct bpf_state *st, uint64_t tid)
+{
+	const struct mapped *m = st->mapped[st->current];
+	for (int lo = 0, hi = st->n_mapped; lo < hi;) {
+		int mid = (lo + hi) / 2;
+		if (m[mid].tid == tid)
+			return true;
+		if (m[mid].tid < tid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/* Whether the thread that woke the sampler last still waits for its tid */
+static bool nudge_pending(struct bpf_state *st, uint64_t now)
+{
+	if (!st->nudged_tid)
+		return false;
+	if (now - st->list_changed_at < SETTLE_NS && now - st->nudged_at < NUDGE_FOLLOW_NS &&
+	    !mapped(st, st->nudged_tid))
+		return true;
+	st->nudged_tid = 0;
+	return false;
+}
+
+static long long bpf_poll(fs_agent *a)
 {
 	struct bpf_state *st = a->backend_state;
 	uint64_t start = now_ns();
 	bpf_records__tick_clocks(st, start);
 	/* records first: a thread that woke and ended since the last poll has its
 	 * wake-up there, and the sync below forgets it */
+	uint64_t named = st->stacks.named;
 	st->api->drain(st->session, bpf_records__on_record, a);
-	if (start >= st->next_sync && sync_due(st, start)) {
+	bool new_stacks = st->stacks.named != named;
+	if ((st->nudged || st->nudged_tid || start >= st->next_sync) && sync_due(st, start)) {
 		bpf_threads__sync(a, st);
 		a->python_threads = st->n_mapped;
 		/* reading the list costs a few reads per thread: with hundreds of threads
@@ -156,6 +202,14 @@ static void bpf_poll(fs_agent *a)
 		uint64_t wait = (now_ns() - start) * SYNC_SHARE;
 		st->next_sync = start + (wait < SYNC_MAX_NS ? wait : SYNC_MAX_NS);
 	}
+	st->nudged = false;
+	if (nudge_pending(st, start))
+		return POLL_MIN_NS;
+	if (new_stacks || start - st->list_changed_at < SETTLE_NS)
+		return POLL_SETTLING_NS;
+	/* the clocks' next restart comes on time (polls are what restarts them) */
+	long long restart = (long long)(st->next_restart - start);
+	return restart > POLL_QUIET_NS ? POLL_QUIET_NS : restart < POLL_MIN_NS ? POLL_MIN_NS : restart;
 }
 
 static void bpf_stop(fs_agent *a)
@@ -163,6 +217,7 @@ static void bpf_stop(fs_agent *a)
 	struct bpf_state *st = a->backend_state;
 	if (!st)
 		return;
+	a->poll_fd = -1;
 	st->api->drain(st->session, bpf_records__on_record, a);
 	bpf_records__end_stops(a, st, now_ns()); /* threads still off their CPU count until now */
 	uint64_t n[FSBPF_STAT_COUNT];

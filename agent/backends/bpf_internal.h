@@ -32,6 +32,11 @@ struct bpf_state {
 	uint64_t next_sync;        /* CLOCK_MONOTONIC ns */
 	uintptr_t list_mark;       /* pythreads__list_mark at the last look */
 	uint64_t list_changed_at, synced_at;
+	/* the last FSBPF_UNMAPPED record's thread (0 once it is mapped) and time:
+	 * look at the list, and again soon while a new thread state has no tid yet */
+	uint32_t nudged_tid;
+	uint64_t nudged_at;
+	bool nudged;
 	uint64_t next_restart;     /* of the clocks, CLOCK_MONOTONIC ns */
 	uint64_t random;           /* xorshift64 state */
 	py_frame_ref frames[FSBPF_MAX_FRAMES];

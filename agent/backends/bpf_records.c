@@ -57,6 +57,25 @@ static int copy_frames(const struct bpf_state *st, const struct fsbpf_sample *he
 	return depth;
 }
 
+/* An on-CPU record whose frames wait to be copied (fill_frames) */
+struct pending_record {
+	const struct bpf_state *st;
+	const struct fsbpf_sample *head;
+	const struct fsbpf_frame *frames;
+};
+
+/* stack_builder's fill_frames: the record's frames into st->frames and checks,
+ * when the stack cache did not know its key */
+static void fill_frames(stack_builder *b, void *arg)
+{
+	const struct pending_record *r = arg;
+	struct bpf_state *st = (struct bpf_state *)r->st;
+	copy_frames(st, r->head, r->frames, st->frames, st->checks, NULL);
+}
+
+/* The frames are hashed as they came, two words a frame */
+_Static_assert(sizeof(struct fsbpf_frame) == 2 * sizeof(uint64_t), "fsbpf_frame: two words");
+
 /* FIL_PERF_SPY_NATIVE: the native stack of the record unwound (nativestack__unwind);
  * its key with the Python frames' entry marks, 0 when it has none or may not be
  * cached, and *native whether it was unwound at all */
@@ -159,6 +178,12 @@ void bpf_records__on_record(void *ctx, const struct fsbpf_sample *head,
 	fs_agent *a = ctx;
 	struct bpf_state *st = a->backend_state;
 	int tid = (int)head->tid;
+	if (head->flags & FSBPF_UNMAPPED) {
+		st->nudged = true;
+		st->nudged_tid = head->tid;
+		st->nudged_at = head->time;
+		return;
+	}
 	offcpu_stop *e = st->off_cpu ? offcpu__find(st->off_cpu, tid) : NULL;
 
 	st->records++;
@@ -196,7 +221,21 @@ void bpf_records__on_record(void *ctx, const struct fsbpf_sample *head,
 		e->guessed = false;
 		return;
 	}
-	int depth = copy_frames(st, head, frames, st->frames, st->checks, st->native ? st->entries : NULL);
+	/* a stack seen before is a hash of the record's frames and a lookup; they
+	 * are copied only for a new one (native frames and the GIL view go the long
+	 * way: they need the frames whatever the cache knows) */
+	int depth;
+	struct pending_record pending = { st, head, frames };
+	if (!st->native && !gilview__on()) {
+		depth = head->depth < FSBPF_MAX_FRAMES ? head->depth : FSBPF_MAX_FRAMES;
+		st->stacks.given_key = stackcache__key_words((const uint64_t *)frames, 2 * (size_t)depth,
+							     head->flags & FSBPF_TRUNCATED, 0);
+		st->stacks.fill_frames = fill_frames;
+		st->stacks.fill_frames_arg = &pending;
+	} else {
+		depth = copy_frames(st, head, frames, st->frames, st->checks,
+				    st->native ? st->entries : NULL);
+	}
 	enum fs_thread_state state = state_of(head, e);
 	a->lost_cut += (head->flags & (FSBPF_TRUNCATED | FSBPF_READ_ERROR)) != 0;
 	bool native;
@@ -210,6 +249,8 @@ void bpf_records__on_record(void *ctx, const struct fsbpf_sample *head,
 	st->stacks.n_items = 0;
 	st->stacks.make_items = NULL;
 	st->stacks.items_key = 0;
+	st->stacks.given_key = 0;
+	st->stacks.fill_frames = NULL;
 }
 
 void bpf_records__end_stops(fs_agent *a, struct bpf_state *st, uint64_t now)

@@ -54,6 +54,16 @@ uint64_t stackcache__key(const py_frame_ref *frames, const uint32_t *checks, int
 	return h ? h : 1;
 }
 
+uint64_t stackcache__key_words(const uint64_t *words, size_t n, bool truncated, uint64_t salt)
+{
+	uint64_t h = stackcache__mix(0xbb67ae8584caa73bULL ^ salt, (uint64_t)n << 1 | truncated);
+	/* the second word multiplied by an odd constant first: a pair's two words do
+	 * not cancel when swapped or shifted alike */
+	for (size_t i = 0; i + 1 < n; i += 2)
+		h = stackcache__mix(h, words[i] ^ (words[i + 1] * 0x9e3779b97f4a7c15ULL));
+	return h ? h : 1;
+}
+
 static size_t home(uint64_t key)
 {
 	return (size_t)(key >> 40) & (SLOTS - 1);

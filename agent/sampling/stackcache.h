@@ -7,6 +7,7 @@
 #define FILSPY_STACKCACHE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "filspy/profile.h"
@@ -22,6 +23,11 @@ void stackcache__free(stack_cache *c);
  * it was cut, and salt (the thread and its name when they make the stack's root). */
 uint64_t stackcache__key(const py_frame_ref *frames, const uint32_t *checks, int depth,
 			 bool truncated, uint64_t salt);
+
+/* The same for frames as a sampler got them, before they were turned into
+ * py_frame_refs: n words (bpf: two a frame, struct fsbpf_frame), taken in pairs.
+ * One mix a pair, half of stackcache__key's, and no copy first. */
+uint64_t stackcache__key_words(const uint64_t *words, size_t n, bool truncated, uint64_t salt);
 
 /* h continued over the word v: for keys of more than a sample's Python frames
  * (its native frames: nativestack__unwind), given to stackcache__key as salt. */

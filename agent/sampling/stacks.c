@@ -168,8 +168,10 @@ static uint64_t seen_key(fs_agent *a, stack_builder *b, bool to_main, const fs_p
 	/* the thread's root names it: a renamed thread is a new stack */
 	uint64_t salt = a->settings.threads
 		? hash__string(HASH_FNV_OFFSET ^ (uint64_t)(uint32_t)tid, threadnames__of(tid)) : 0;
-	return stackcache__key(frames, checks, depth, truncated,
-			       native ? stackcache__mix(salt, b->items_key) : salt);
+	if (native)
+		salt = stackcache__mix(salt, b->items_key);
+	return b->given_key ? stackcache__mix(b->given_key, salt)
+			    : stackcache__key(frames, checks, depth, truncated, salt);
 }
 
 void stacks__release(stack_builder *b)
@@ -221,6 +223,11 @@ void stacks__add_both(fs_agent *a, stack_builder *b, bool to_main, fs_profile *s
 				     weight);
 		b->n_ids = 0; /* no ids: whoever wants them (idlehold) sets keep_ids */
 		return;
+	}
+	b->named++;
+	if (b->fill_frames) {
+		b->fill_frames(b, b->fill_frames_arg);
+		b->fill_frames = NULL;
 	}
 	if (!resolved)
 		symcache__resolve_checked(b->cache, frames, checks, depth, b->entries);

@@ -31,6 +31,9 @@ typedef struct stack_builder {
 	char modules[STACKS_MAX_IMPORTS][STACKS_IMPORT_NAME];
 	uint64_t stale;  /* frames dropped: their code object changed since the sample */
 	uint64_t unnamed; /* native samples dropped: a Python frame of theirs had no name */
+	/* calls that went the long way (a stack the cache did not know): their frames
+	 * were named just now, from code objects that may not live much longer */
+	uint64_t named;
 	/* when set, the next stacks__add* take their frames in this order instead of
 	 * the sample's Python frames alone (the caller sets and clears it) */
 	const stack_item *items;
@@ -41,6 +44,13 @@ typedef struct stack_builder {
 	void (*make_items)(struct stack_builder *b, void *arg);
 	void *make_items_arg;
 	uint64_t items_key;
+	/* a key the caller made of the sample as it came (stackcache__key_words), 0
+	 * when none; the frames given with it are filled in by fill_frames, called
+	 * only when the stack cache does not know the key (a sample seen before is
+	 * then a hash of its raw frames and a lookup: no copy, no per-frame work) */
+	uint64_t given_key;
+	void (*fill_frames)(struct stack_builder *b, void *arg);
+	void *fill_frames_arg;
 	/* samples of a stack seen before (sampling/stackcache.c): made at the first
 	 * sample, freed by stacks__release */
 	stack_cache *seen;

@@ -89,6 +89,9 @@ struct fsbpf_frame {
 #define FSBPF_GIL_WAIT   0x40u /* it is in futex() on a word of the GIL struct: asleep
 				* there, or preempted while handing the GIL over */
 #define FSBPF_NATIVE     0x80u /* a struct fsbpf_native follows the frames */
+/* No frames: a thread of ours ran without an entry in the threads map (a new
+ * Python thread, or one that runs no Python); the agent reads the list again. */
+#define FSBPF_UNMAPPED   0x100u
 
 /* A record: this header, then depth struct fsbpf_frame (then, with FSBPF_NATIVE,
  * struct fsbpf_native and its stack bytes). */

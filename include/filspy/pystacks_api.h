@@ -9,7 +9,7 @@
 
 #include "filspy/pystacks.h"
 
-#define FSBPF_INTERFACE_VERSION 4
+#define FSBPF_INTERFACE_VERSION 5
 #define FSBPF_INTERFACE_SYMBOL "fsbpf_interface"
 
 typedef struct fsbpf_session fsbpf_session;
@@ -34,6 +34,10 @@ typedef struct fsbpf_interface {
 	int (*set_period)(fsbpf_session *s, uint64_t period_ns);
 	/* Hands every record waiting in the ring buffer to fn. Returns how many. */
 	int (*drain)(fsbpf_session *s, fsbpf_record_fn fn, void *ctx);
+	/* A descriptor that poll() finds readable when the program asks for a drain
+	 * now (the ring buffer filling up, a thread to map); records otherwise wait
+	 * for the agent's own clock. */
+	int (*wait_fd)(fsbpf_session *s);
 	/* The program's counters, summed over CPUs (enum fsbpf_stat). */
 	void (*stats)(fsbpf_session *s, uint64_t out[FSBPF_STAT_COUNT]);
 	/* Detaches and frees everything. */

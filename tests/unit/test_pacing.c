@@ -87,3 +87,23 @@ Test(pacing, no_period_of_work_is_favoured)
 	for (int64_t period = I / 10; period <= 10 * I; period += I / 40)
 		assert_unfavoured(period, 60, 2);
 }
+
+Test(pacing, a_poll_falls_between_half_and_one_and_a_half_waits_evenly)
+{
+	fs_pacing p;
+	pacing__start(&p, 0, I, 11);
+	const int64_t wait = 100000000LL, now = 123456789LL;
+	int below = 0, n = 100000;
+	double sum = 0;
+	for (int k = 0; k < n; k++) {
+		int64_t deadline = pacing__around(&p, now, wait);
+		cr_assert(deadline >= now + wait / 2 && deadline <= now + wait * 3 / 2,
+			  "%lld", (long long)(deadline - now));
+		below += deadline < now + wait;
+		sum += (double)(deadline - now);
+	}
+	/* even: the mean is the wait asked, half of them fall before it */
+	cr_assert(sum / n > 0.99 * wait && sum / n < 1.01 * wait, "mean %.0f", sum / n);
+	cr_assert(below > n * 49 / 100 && below < n * 51 / 100, "%d of %d below", below, n);
+	cr_assert_eq(pacing__around(&p, now, 1), now + 1);
+}
