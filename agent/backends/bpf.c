@@ -29,8 +29,9 @@
 /* Polls come every POLL_SETTLING_NS while the thread list settles (a new thread
  * publishes its tid once it runs) and while the records bring stacks the stack
  * cache does not know: their code objects are read when they are drained, and
- * some live only moments (a module's body ends with its import; 100 ms drains
- * named ten times more of them too late than 20 ms ones). Else every
+ * some live only moments (a module's body ends with its import: with 100 ms
+ * drains test_views' import tower had 11 of its 62 samples named too late, 3
+ * runs in 3; none with 20 ms). Else every
  * POLL_QUIET_NS at most: a stack seen before needs nothing read, and the program
  * calls sooner through a->poll_fd when the ring buffer fills or a thread of ours
  * has no map entry. Each poll is a wake-up, 20-30 us of CPU on a virtual machine:
