@@ -59,7 +59,7 @@ static int copy_frames(const struct bpf_state *st, const struct fsbpf_sample *he
 
 /* An on-CPU record whose frames wait to be copied (fill_frames) */
 struct pending_record {
-	const struct bpf_state *st;
+	struct bpf_state *st;
 	const struct fsbpf_sample *head;
 	const struct fsbpf_frame *frames;
 };
@@ -69,8 +69,7 @@ struct pending_record {
 static void fill_frames(stack_builder *b, void *arg)
 {
 	const struct pending_record *r = arg;
-	struct bpf_state *st = (struct bpf_state *)r->st;
-	copy_frames(st, r->head, r->frames, st->frames, st->checks, NULL);
+	copy_frames(r->st, r->head, r->frames, r->st->frames, r->st->checks, NULL);
 }
 
 /* The frames are hashed as they came, two words a frame */
