@@ -97,11 +97,20 @@ static void answer(fs_agent *a, int fd)
 	t.tv_sec = 2;
 	t.tv_usec = 0;
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &t, sizeof(t));
+	/* up to the newline: a client's command may come in more than one piece,
+	 * and answering the first alone closes the socket under the rest (the
+	 * client's send then fails with EPIPE). SO_RCVTIMEO bounds the wait. */
 	char cmd[32] = "";
-	ssize_t n = read(fd, cmd, sizeof(cmd) - 1);
-	if (n <= 0)
+	size_t len = 0;
+	while (len < sizeof(cmd) - 1 && !memchr(cmd, '\n', len)) {
+		ssize_t n = read(fd, cmd + len, sizeof(cmd) - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	if (!len)
 		return;
-	cmd[n] = 0;
+	cmd[len] = 0;
 	cmd[strcspn(cmd, "\r\n")] = 0;
 	int out = dup(fd);
 	FILE *f = out >= 0 ? fdopen(out, "w") : NULL;

@@ -47,7 +47,11 @@ char *live__ask(long pid, const char *cmd)
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &t, sizeof(t));
 	/* MSG_NOSIGNAL: an agent that is ending its session may accept and close
 	 * before it reads, and a write's SIGPIPE would end us (not it) */
-	if (send(fd, cmd, strlen(cmd), MSG_NOSIGNAL) < 0 || send(fd, "\n", 1, MSG_NOSIGNAL) < 0) {
+	/* the command and its newline in one piece */
+	char line[64];
+	int line_len = snprintf(line, sizeof(line), "%s\n", cmd);
+	if (line_len < 0 || (size_t)line_len >= sizeof(line) ||
+	    send(fd, line, (size_t)line_len, MSG_NOSIGNAL) < 0) {
 		close(fd);
 		return NULL;
 	}
