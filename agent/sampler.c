@@ -95,7 +95,8 @@ static void sample_loop(fs_agent *a)
 	const char *why;
 
 	int64_t served = clock__now_ns() - CONTROL_EVERY_NS;
-	bool in_poll = false, asked = false;
+	const bool in_poll = a->backend->poll && sleeps_in_poll(a);
+	bool asked = false;
 	while (running(a)) {
 		int64_t t = clock__now_ns();
 		/* an accept() that finds nobody is a system call: every round at 1 kHz it
@@ -154,7 +155,6 @@ static void sample_loop(fs_agent *a)
 			sleep_until(a, pacing__next(&pacing, t));
 			continue;
 		}
-		in_poll = sleeps_in_poll(a);
 		if (!in_poll && wait > POLL_INTERVAL_NS)
 			wait = POLL_INTERVAL_NS;
 		int64_t deadline = pacing__around(&pacing, t, wait);

@@ -45,9 +45,9 @@ char *live__ask(long pid, const char *cmd)
 	}
 	struct timeval t = { 5, 0 };
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &t, sizeof(t));
-	/* MSG_NOSIGNAL: an agent that is ending its session may accept and close
-	 * before it reads, and a write's SIGPIPE would end us (not it) */
-	/* the command and its newline in one piece */
+	/* the command and its newline in one piece; MSG_NOSIGNAL: an agent that is
+	 * ending its session may accept and close before it reads, and a write's
+	 * SIGPIPE would end us (not it) */
 	char line[64];
 	int line_len = snprintf(line, sizeof(line), "%s\n", cmd);
 	if (line_len < 0 || (size_t)line_len >= sizeof(line) ||

@@ -157,28 +157,13 @@ static bool sync_due(struct bpf_state *st, uint64_t now)
 	return false;
 }
 
-static bool mapped(const struct bpf_state *st, uint64_t tid)
-{
-	const struct mapped *m = st->mapped[st->current];
-	for (int lo = 0, hi = st->n_mapped; lo < hi;) {
-		int mid = (lo + hi) / 2;
-		if (m[mid].tid == tid)
-			return true;
-		if (m[mid].tid < tid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
-}
-
 /* Whether the thread that woke the sampler last still waits for its tid */
 static bool nudge_pending(struct bpf_state *st, uint64_t now)
 {
 	if (!st->nudged_tid)
 		return false;
 	if (now - st->list_changed_at < SETTLE_NS && now - st->nudged_at < NUDGE_FOLLOW_NS &&
-	    !mapped(st, st->nudged_tid))
+	    !bpf_threads__mapped(st, st->nudged_tid))
 		return true;
 	st->nudged_tid = 0;
 	return false;
@@ -194,7 +179,7 @@ static long long bpf_poll(fs_agent *a)
 	uint64_t named = st->stacks.named;
 	st->api->drain(st->session, bpf_records__on_record, a);
 	bool new_stacks = st->stacks.named != named;
-	if ((st->nudged || st->nudged_tid || start >= st->next_sync) && sync_due(st, start)) {
+	if ((st->nudged_tid || start >= st->next_sync) && sync_due(st, start)) {
 		bpf_threads__sync(a, st);
 		a->python_threads = st->n_mapped;
 		/* reading the list costs a few reads per thread: with hundreds of threads
@@ -203,7 +188,6 @@ static long long bpf_poll(fs_agent *a)
 		uint64_t wait = (now_ns() - start) * SYNC_SHARE;
 		st->next_sync = start + (wait < SYNC_MAX_NS ? wait : SYNC_MAX_NS);
 	}
-	st->nudged = false;
 	if (nudge_pending(st, start))
 		return POLL_MIN_NS;
 	if (new_stacks || start - st->list_changed_at < SETTLE_NS)

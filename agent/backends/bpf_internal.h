@@ -36,7 +36,6 @@ struct bpf_state {
 	 * look at the list, and again soon while a new thread state has no tid yet */
 	uint32_t nudged_tid;
 	uint64_t nudged_at;
-	bool nudged;
 	uint64_t next_restart;     /* of the clocks, CLOCK_MONOTONIC ns */
 	uint64_t random;           /* xorshift64 state */
 	py_frame_ref frames[FSBPF_MAX_FRAMES];
@@ -60,6 +59,9 @@ static inline uint64_t now_ns(void)
  * threads (and, with off-CPU time, gives a newly listed sleeping thread its stop,
  * and ends the stop of a thread found gone). */
 void bpf_threads__sync(fs_agent *a, struct bpf_state *st);
+
+/* Whether the program's threads map holds thread tid (as of the last sync). */
+bool bpf_threads__mapped(const struct bpf_state *st, uint64_t tid);
 
 /* bpf_records.c: turns one record of the ring buffer into samples or a stop; ctx
  * is the fs_agent whose backend_state st is (an fsbpf_record_fn). */

@@ -178,7 +178,6 @@ void bpf_records__on_record(void *ctx, const struct fsbpf_sample *head,
 	struct bpf_state *st = a->backend_state;
 	int tid = (int)head->tid;
 	if (head->flags & FSBPF_UNMAPPED) {
-		st->nudged = true;
 		st->nudged_tid = head->tid;
 		st->nudged_at = head->time;
 		return;

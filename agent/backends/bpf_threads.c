@@ -119,3 +119,15 @@ void bpf_threads__sync(fs_agent *a, struct bpf_state *st)
 	st->n_mapped = m;
 	st->current = !st->current;
 }
+
+static int by_tid(const void *key, const void *entry)
+{
+	uint64_t tid = *(const uint64_t *)key, other = ((const struct mapped *)entry)->tid;
+	return tid < other ? -1 : tid > other;
+}
+
+bool bpf_threads__mapped(const struct bpf_state *st, uint64_t tid)
+{
+	return bsearch(&tid, st->mapped[st->current], (size_t)st->n_mapped,
+		       sizeof(struct mapped), by_tid) != NULL;
+}
