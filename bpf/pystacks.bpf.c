@@ -220,6 +220,14 @@ static __always_inline int emit_stack(__u32 tid, __u64 tstate, __u16 flags, __u6
 	top_frame(tstate, &w);
 	if (!w.frame) {
 		count(FSBPF_STAT_NO_TSTATE);
+		/* a stop of a thread that ends (or starts) this way would otherwise end
+		 * when the agent next reads the thread list, up to 150 ms late: its
+		 * wake-up has no record when it was mapped asleep (the tasks map) */
+		if (flags & FSBPF_OFF_CPU) {
+			struct fsbpf_sample r = { .tid = tid, .flags = FSBPF_NO_PYTHON,
+						  .tstate = tstate, .time = time };
+			bpf_ringbuf_output(&samples, &r, sizeof(r), wake_flags(&samples));
+		}
 		return -1;
 	}
 	bpf_loop(FSBPF_MAX_FRAMES + 1, walk_one, &w, 0);

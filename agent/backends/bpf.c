@@ -192,9 +192,10 @@ static long long bpf_poll(fs_agent *a)
 		return POLL_MIN_NS;
 	if (new_stacks || start - st->list_changed_at < SETTLE_NS)
 		return POLL_SETTLING_NS;
-	/* the clocks' next restart comes on time (polls are what restarts them) */
-	long long restart = (long long)(st->next_restart - start);
-	return restart > POLL_QUIET_NS ? POLL_QUIET_NS : restart < POLL_MIN_NS ? POLL_MIN_NS : restart;
+	/* not timed to the clocks' next restart: it comes with the first poll after it
+	 * is due, a poll late at most, and a wait cut short to meet it was a second
+	 * (and often a third) wake-up in each 100 ms */
+	return POLL_QUIET_NS;
 }
 
 static void bpf_stop(fs_agent *a)

@@ -185,7 +185,7 @@ void bpf_records__on_record(void *ctx, const struct fsbpf_sample *head,
 	offcpu_stop *e = st->off_cpu ? offcpu__find(st->off_cpu, tid) : NULL;
 
 	st->records++;
-	if (head->flags & FSBPF_ON_CPU) {
+	if (head->flags & (FSBPF_ON_CPU | FSBPF_NO_PYTHON)) {
 		if (e && e->pending)
 			account_stop(a, st, e, head->time);
 		return;

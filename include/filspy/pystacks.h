@@ -92,6 +92,9 @@ struct fsbpf_frame {
 /* No frames: a thread of ours ran without an entry in the threads map (a new
  * Python thread, or one that runs no Python); the agent reads the list again. */
 #define FSBPF_UNMAPPED   0x100u
+/* No frames: a thread of ours left its CPU at `time` with no Python frame (it
+ * ends, or has not begun): the stop it was in ended before that. */
+#define FSBPF_NO_PYTHON  0x200u
 
 /* A record: this header, then depth struct fsbpf_frame (then, with FSBPF_NATIVE,
  * struct fsbpf_native and its stack bytes). */

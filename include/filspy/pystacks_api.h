@@ -9,7 +9,7 @@
 
 #include "filspy/pystacks.h"
 
-#define FSBPF_INTERFACE_VERSION 5
+#define FSBPF_INTERFACE_VERSION 6  /* 6: FSBPF_NO_PYTHON records */
 #define FSBPF_INTERFACE_SYMBOL "fsbpf_interface"
 
 typedef struct fsbpf_session fsbpf_session;

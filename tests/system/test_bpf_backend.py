@@ -59,7 +59,9 @@ def test_auto_chooses_bpf_for_idle_threads_and_the_gil_view(tracefs, profiled):
 @needs_off_cpu
 def test_a_thread_that_wakes_and_ends_keeps_its_last_sleep(profiled):
     """A thread's wake-up record and its end can fall between two polls: its stop
-    is still counted (it was dropped when the thread map forgot the thread first)."""
+    is still counted (it was dropped when the thread map forgot the thread first),
+    and ends when the thread does: its last switch-out has a record with no frames
+    (it ended at the next thread listing: up to 71 samples with 100 ms polls)."""
     code = ("import threading, time\n"
             "def nap():\n    time.sleep(0.6)\n"
             "t = threading.Thread(target=nap); t.start(); t.join()\n"
@@ -69,7 +71,7 @@ def test_a_thread_that_wakes_and_ends_keeps_its_last_sleep(profiled):
     assert r.returncode == 0, r.stderr
     stacks = parse_folded(r.raw())
     napped = sum(n for s, n in stacks.items() if frame_function(s[-1]) == "nap")
-    assert 50 <= napped <= 70, (napped, stacks)  # 0.6 s at 100 Hz
+    assert 50 <= napped <= 66, (napped, stacks)  # 0.6 s at 100 Hz
 
 
 @needs_off_cpu
