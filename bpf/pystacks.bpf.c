@@ -27,13 +27,13 @@ struct {
 	__type(value, __u64);
 } threads SEC(".maps");
 
-/* 2 MiB: the agent drains it every 100 ms when nothing calls it sooner, and
- * 100 ms of ordinary stacks at 5 kHz take ~250 KiB; every page the reader has
- * touched counts in the program's RSS (8 MiB cost 14 MiB of peak RSS in
- * bench/compare). */
+/* 1 MiB: the agent drains it every 100 ms when nothing calls it sooner (and when
+ * it is a quarter full), and 100 ms of ordinary stacks at 5 kHz take ~250 KiB. Its
+ * pages count twice in the program's RSS (libbpf maps the data twice, for records
+ * that wrap): 2 MiB made the bpf backend's memory in bench/memory.py 11.2 MiB. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 2 << 20);
+	__uint(max_entries, 1 << 20);
 } samples SEC(".maps");
 
 #include "wakeups.bpf.h"

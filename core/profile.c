@@ -7,10 +7,12 @@
 #include "filspy/profile.h"
 #include "filspy/timeline.h"
 
-/* The hard bound on a profile's memory: 200 000 nodes are 4.6 MiB of nodes, 2 MiB of
- * hash slots (load under 1/2), ~7 MiB with the frames; a stack beyond it is cut at
- * its deepest node, under one OVERFLOW_NAME node there from a reserve (docs/cost.md) */
-#define DEFAULT_MAX_NODES 200000u
+/* The hard bound on a profile's memory: 160 000 nodes are 3.7 MiB of nodes, 1 MiB of
+ * hash slots (2^18: a load of 5/8 at most), ~5 MiB with the frames; a stack beyond
+ * it is cut at its deepest node, under one OVERFLOW_NAME node there from a reserve
+ * (docs/cost.md). 200 000 at a load of 1/2 took 2 MiB more, and the bpf backend
+ * over #18's 8 MiB. */
+#define DEFAULT_MAX_NODES 160000u
 #define MAX_FRAMES (1u << 20)
 #define OVERFLOW_NAME "[more stacks than filspy keeps]"
 #define OVERFLOW_KEY UINT64_MAX
@@ -202,8 +204,9 @@ static fs_node_id child_of(fs_profile *p, fs_node_id parent, fs_frame_id frame, 
 		p->nodes = nodes;
 		p->cap_nodes = cap;
 	}
-	/* keep the load factor under one half so probing stays short */
-	if ((p->n_nodes + 1) * 2 > p->node_mask + 1) {
+	/* keep the load factor at 5/8 at most so probing stays short (linear probing
+	 * there: ~1.8 slots a hit, ~3.1 a miss) */
+	if ((p->n_nodes + 1) * 8 > (p->node_mask + 1) * 5) {
 		if (grow_slots(p, &p->node_slots, &p->node_mask, 1, p->n_nodes, node_hash_of, 0) < 0)
 			return 0;
 		h = node_hash(parent, frame) & p->node_mask;

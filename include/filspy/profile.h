@@ -35,7 +35,7 @@ typedef struct fs_node {
 typedef struct fs_profile fs_profile;
 
 /* Creates an empty profile that keeps at most max_nodes tree nodes (0: the default,
- * 200 000: about 7 MiB; core/profile.c).
+ * 160 000: about 5 MiB; core/profile.c).
  * Returns NULL when out of memory. The caller owns it; free with profile__free. */
 fs_profile *profile__new(size_t max_nodes);
 void profile__free(fs_profile *p);
