@@ -24,9 +24,10 @@
  * part of a period already run on each CPU: once every RESTART_PERIODS periods,
  * about 1/(2 RESTART_PERIODS) of the samples. */
 #define RESTART_PERIODS 25
-/* and at most every RESTART_MIN_NS: a restart is an ioctl and an IPI per CPU,
- * which at 1 kHz every 25 ms was a visible part of the sampler's time */
-#define RESTART_MIN_NS 100000000ULL
+/* and at most every RESTART_MIN_NS: a restart is an ioctl and an IPI per CPU
+ * (20-60 us each on this VM, waited for), which at 1 kHz every 25 ms was a
+ * visible part of the sampler's time, and every 100 ms still a third of it */
+#define RESTART_MIN_NS 250000000ULL
 
 static uint64_t restart_gap(const struct bpf_state *st)
 {
