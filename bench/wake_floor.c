@@ -4,8 +4,17 @@
  * does, in a futex wait whose timeout ends at the next deadline; METHOD picks
  * another way of sleeping, to show that none of them is cheaper (docs/cost.md).
  *
- *     wake_floor RATE [futex|nanosleep|timerfd] */
+ * ppoll3 sleeps as the bpf backend's sampler does, in ppoll() on an epoll
+ * descriptor (libbpf's, for the ring buffer), an eventfd and a listening socket;
+ * epoll3 in one epoll_pwait2() on a descriptor that holds those three.
+ *
+ *     wake_floor RATE [futex|nanosleep|timerfd|ppoll3|epoll3] */
 #include <linux/futex.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,12 +72,68 @@ static int sleep_timerfd(int64_t interval)
 			return 1;
 }
 
+/* the bpf sampler's three descriptors: an epoll one (empty, as libbpf's is
+ * between records), an eventfd and a listening socket in the abstract namespace */
+static int three_fds(int fds[3])
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	snprintf(a.sun_path + 1, sizeof(a.sun_path) - 1, "wake_floor-%d", (int)getpid());
+	fds[0] = epoll_create1(EPOLL_CLOEXEC);
+	fds[1] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	fds[2] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fds[0] < 0 || fds[1] < 0 || fds[2] < 0 ||
+	    bind(fds[2], (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fds[2], 4) < 0) {
+		perror("wake_floor: descriptors");
+		return -1;
+	}
+	return 0;
+}
+
+static int sleep_ppoll3(int64_t interval)
+{
+	int fds[3];
+	if (three_fds(fds) < 0)
+		return 1;
+	struct pollfd p[3] = { { fds[0], POLLIN, 0 }, { fds[1], POLLIN, 0 }, { fds[2], POLLIN, 0 } };
+	for (int64_t next = now_ns();;) {
+		next += interval;
+		int64_t left = next - now_ns();
+		if (left <= 0)
+			continue;
+		struct timespec t = timespec_of(left);
+		ppoll(p, 3, &t, NULL);
+	}
+}
+
+static int sleep_epoll3(int64_t interval)
+{
+	int fds[3], ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0 || three_fds(fds) < 0)
+		return 1;
+	for (int i = 0; i < 3; i++) {
+		struct epoll_event e = { .events = EPOLLIN, .data.u32 = (uint32_t)i };
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &e) < 0) {
+			perror("wake_floor: epoll_ctl");
+			return 1;
+		}
+	}
+	struct epoll_event got[3];
+	for (int64_t next = now_ns();;) {
+		next += interval;
+		int64_t left = next - now_ns();
+		if (left <= 0)
+			continue;
+		struct timespec t = timespec_of(left);
+		epoll_pwait2(ep, got, 3, &t, NULL);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	long rate = argc > 1 ? atol(argv[1]) : 0;
 	const char *method = argc > 2 ? argv[2] : "futex";
 	if (rate <= 0 || rate > 100000) {
-		fprintf(stderr, "usage: wake_floor RATE (1-100000 Hz) [futex|nanosleep|timerfd]\n");
+		fprintf(stderr, "usage: wake_floor RATE (1-100000 Hz) [futex|nanosleep|timerfd|ppoll3|epoll3]\n");
 		return 2;
 	}
 	int64_t interval = 1000000000 / rate;
@@ -78,6 +143,11 @@ int main(int argc, char **argv)
 		sleep_nanosleep(interval);
 	else if (!strcmp(method, "timerfd"))
 		return sleep_timerfd(interval);
-	fprintf(stderr, "wake_floor: unknown METHOD %s (futex, nanosleep or timerfd)\n", method);
+	else if (!strcmp(method, "ppoll3"))
+		return sleep_ppoll3(interval);
+	else if (!strcmp(method, "epoll3"))
+		return sleep_epoll3(interval);
+	fprintf(stderr, "wake_floor: unknown METHOD %s (futex, nanosleep, timerfd, ppoll3 or epoll3)\n",
+		method);
 	return 2;
 }
