@@ -192,8 +192,8 @@ static long long bpf_poll(fs_agent *a)
 		return POLL_MIN_NS;
 	if (new_stacks || start - st->list_changed_at < SETTLE_NS)
 		return POLL_SETTLING_NS;
-	/* not timed to the clocks' next restart: it comes with the first poll after it
-	 * is due, a poll late at most, and a wait cut short to meet it was a second
+	/* not timed to the clocks' next restart: it comes with the poll nearest it
+	 * (bpf_records__tick_clocks), and a wait cut short to meet it was a second
 	 * (and often a third) wake-up in each 100 ms */
 	return POLL_QUIET_NS;
 }
