@@ -27,8 +27,11 @@ BACKENDS = backend_params()
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("python", ALL)
 def test_shares_within_two_points(python, backend, profiled):
-    assert_shares_match(profiled([python, PROGRAMS / "shares.py", "3"],
-                                    FIL_PERF_SPY_BACKEND=backend), min_samples=250)
+    # 5 s, ~500 samples at 100 Hz: at 3 s (~300) an unbiased backend strayed past
+    # 2 points now and then on this host (CI of 2026-12-06: 3.6 self 2.2, 3.12 bpf
+    # 2.1, one of the 27 rows in a run); the bound stays 2 points
+    assert_shares_match(profiled([python, PROGRAMS / "shares.py", "5"],
+                                    FIL_PERF_SPY_BACKEND=backend), min_samples=400)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
