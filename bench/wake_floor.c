@@ -36,16 +36,24 @@ static struct timespec timespec_of(int64_t ns)
 	return (struct timespec){ ns / 1000000000, ns % 1000000000 };
 }
 
+/* The time left until the next deadline still ahead (deadlines already past are
+ * skipped), which *next becomes: the relative timeout every way below waits for. */
+static struct timespec until_next(int64_t *next, int64_t interval)
+{
+	int64_t left;
+	do {
+		*next += interval;
+		left = *next - now_ns();
+	} while (left <= 0);
+	return timespec_of(left);
+}
+
 /* the sampler's way: a relative futex timeout to the next deadline */
 static void sleep_futex(int64_t interval)
 {
 	int word = 0;
 	for (int64_t next = now_ns();;) {
-		next += interval;
-		int64_t left = next - now_ns();
-		if (left <= 0)
-			continue;
-		struct timespec t = timespec_of(left);
+		struct timespec t = until_next(&next, interval);
 		syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 0, &t, NULL, 0);
 	}
 }
@@ -96,11 +104,7 @@ static int sleep_ppoll3(int64_t interval)
 		return 1;
 	struct pollfd p[3] = { { fds[0], POLLIN, 0 }, { fds[1], POLLIN, 0 }, { fds[2], POLLIN, 0 } };
 	for (int64_t next = now_ns();;) {
-		next += interval;
-		int64_t left = next - now_ns();
-		if (left <= 0)
-			continue;
-		struct timespec t = timespec_of(left);
+		struct timespec t = until_next(&next, interval);
 		ppoll(p, 3, &t, NULL);
 	}
 }
@@ -119,11 +123,7 @@ static int sleep_epoll3(int64_t interval)
 	}
 	struct epoll_event got[3];
 	for (int64_t next = now_ns();;) {
-		next += interval;
-		int64_t left = next - now_ns();
-		if (left <= 0)
-			continue;
-		struct timespec t = timespec_of(left);
+		struct timespec t = until_next(&next, interval);
 		epoll_pwait2(ep, got, 3, &t, NULL);
 	}
 }
