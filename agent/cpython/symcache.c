@@ -34,6 +34,7 @@ struct symcache {
 	size_t seen_mask;
 	uint32_t round;
 	uint64_t generation;   /* entries freed so far (symcache__generation) */
+	uint64_t misses;       /* code objects read anew or unreadable (symcache__misses) */
 };
 
 symcache *symcache__new(const py_runtime *rt)
@@ -97,6 +98,11 @@ void symcache__free(symcache *c)
 uint64_t symcache__generation(const symcache *c)
 {
 	return c->generation;
+}
+
+uint64_t symcache__misses(const symcache *c)
+{
+	return c->misses;
 }
 
 unsigned symcache__size(const symcache *c)
@@ -298,11 +304,15 @@ static void resolve(symcache *c, const py_frame_ref *frames, int n, const sym_en
 		const unsigned char *h = c->headers + (size_t)k * size;
 		uintptr_t code = c->batch[at].addr;
 		c->distinct[k] = NULL;
-		if (!code)
+		if (!code) {
+			c->misses++;
 			continue;
+		}
 		/* anything but a code object (3.13's None entry frame, garbage) is skipped */
-		if (c->code_type && field_ptr(h, o->object_type) != c->code_type)
+		if (c->code_type && field_ptr(h, o->object_type) != c->code_type) {
+			c->misses++;
 			continue;
+		}
 		sym_entry **slot = find_slot(c, code);
 		int p = c->print_at[k];
 		if (*slot && entry_matches(*slot, o, h) &&
@@ -311,6 +321,7 @@ static void resolve(symcache *c, const py_frame_ref *frames, int n, const sym_en
 			c->distinct[k] = *slot;
 			continue;
 		}
+		c->misses++;
 		if (*slot) { /* the address now holds another code object */
 			entry_free(*slot);
 			*slot = NULL;

@@ -25,8 +25,11 @@ def test_writes_svg_and_raw(python, profiled):
     stacks = parse_folded(r.raw())
     hot = sum(n for s, n in stacks.items() if s[-1].startswith("hot_loop (long_spin.py:"))
     assert hot >= 50, f"only {hot} samples in hot_loop: {r.raw()[:500]}"
-    # start-up imports read "import site;<module> (<frozen site>...)" (test_views)
-    cut = [s for s in stacks if not s[0].startswith(("<module>", "import "))]
+    # start-up imports read "import site;<module> (<frozen site>...)" (test_views).
+    # Before the script runs, CPython's main asks sys.path_hooks from C whether the
+    # script is a zip archive (pymain_get_importer): zipimporter's frames then have
+    # no module under them (1 run in a few hundred lands there, CI of 7c93271)
+    cut = [s for s in stacks if not s[0].startswith(("<module>", "import ", "zipimporter."))]
     assert not cut, f"stacks that do not start at a module: {cut}"
 
 
