@@ -32,12 +32,11 @@
  * some live only moments (a module's body ends with its import: with 100 ms
  * drains test_views' import tower had 11 of its 62 samples named too late, 3
  * runs in 3; none with 20 ms). Else every
- * POLL_QUIET_NS at most: a stack seen before needs nothing read, and the program
- * calls sooner through a->poll_fd when the ring buffer fills or a thread of ours
- * has no map entry. Each poll is a wake-up, 20-30 us of CPU on a virtual machine:
- * 50 of them a second were most of the user side's cost at 1 kHz. */
+ * POLL_QUIET_NS (bpf_internal.h) at most: a stack seen before needs nothing read,
+ * and the program calls sooner through a->poll_fd when the ring buffer fills or a
+ * thread of ours has no map entry. Each poll is a wake-up, 20-30 us of CPU on a
+ * virtual machine: 50 of them a second were most of the user side's cost at 1 kHz. */
 #define POLL_SETTLING_NS 20000000LL
-#define POLL_QUIET_NS 100000000LL
 #define POLL_MIN_NS 1000000LL
 /* A thread that woke the sampler, unmapped still: a state the list has had for
  * less than SETTLE_NS, whose thread publishes its tid once it runs (3.12+), a

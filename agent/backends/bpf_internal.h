@@ -16,6 +16,8 @@
 #include "sampling/stacks.h"
 
 #define MAX_THREADS 1024
+/* The longest wait between two polls when nothing calls sooner (bpf.c) */
+#define POLL_QUIET_NS 100000000LL
 
 struct bpf_state {
 	py_runtime rt;

@@ -279,11 +279,11 @@ void bpf_records__start_clocks(struct bpf_state *st, int pid)
 }
 
 /* Polls are not timed to the restart (that made a second wake-up in many 100 ms):
- * a restart due before the earliest next quiet poll (50 ms: half of bpf.c's
- * POLL_QUIET_NS, jittered 0.5-1.5 times) comes at this one, so restarts keep their
+ * a restart due before the earliest next quiet poll (POLL_QUIET_NS jittered 0.5-1.5
+ * times: half of it at the soonest) comes at this one, so restarts keep their
  * gap on average rather than come up to a poll late each time (the shares test at
  * 100 Hz: work_a 1.0 points off in RMS over 12 runs that way, 0.6 on time). */
-#define RESTART_EARLY_NS 50000000ULL
+#define RESTART_EARLY_NS ((uint64_t)POLL_QUIET_NS / 2)
 
 void bpf_records__tick_clocks(struct bpf_state *st, uint64_t now)
 {
