@@ -254,12 +254,13 @@ static void self_stop(fs_agent *a)
 	uint64_t scans, quiet;
 	threadwatch__counts(st->watch, &scans, &quiet);
 	fs_debug("self backend: %llu thread samples, %llu walked again after a tear, %llu "
-		 "dropped as torn, %llu walked again as moved on before named, %u code objects "
-		 "cached, %llu read whole from a C-stack guess, "
+		 "dropped as torn, %llu walked again as moved on before named (of %llu checked), "
+		 "%u code objects cached, %llu read whole from a C-stack guess, "
 		 "%llu vouched for by the C stack; %llu rounds listed every thread, %llu only "
 		 "those using a CPU",
 		 (unsigned long long)st->walks, (unsigned long long)st->retried,
 		 (unsigned long long)st->torn, (unsigned long long)st->stacks.moved,
+		 (unsigned long long)st->stacks.rechecked,
 		 symcache__size(st->stacks.cache),
 		 (unsigned long long)pyframes__guessed(st->walk),
 		 (unsigned long long)pyframes__witnessed(st->walk), (unsigned long long)scans,

@@ -34,7 +34,7 @@ struct symcache {
 	size_t seen_mask;
 	uint32_t round;
 	uint64_t generation;   /* entries freed so far (symcache__generation) */
-	uint64_t misses;       /* code objects read anew or unreadable (symcache__misses) */
+	uint64_t doubts;       /* code objects unreadable or replaced (symcache__doubts) */
 };
 
 symcache *symcache__new(const py_runtime *rt)
@@ -100,9 +100,9 @@ uint64_t symcache__generation(const symcache *c)
 	return c->generation;
 }
 
-uint64_t symcache__misses(const symcache *c)
+uint64_t symcache__doubts(const symcache *c)
 {
-	return c->misses;
+	return c->doubts;
 }
 
 unsigned symcache__size(const symcache *c)
@@ -305,12 +305,12 @@ static void resolve(symcache *c, const py_frame_ref *frames, int n, const sym_en
 		uintptr_t code = c->batch[at].addr;
 		c->distinct[k] = NULL;
 		if (!code) {
-			c->misses++;
+			c->doubts++;
 			continue;
 		}
 		/* anything but a code object (3.13's None entry frame, garbage) is skipped */
 		if (c->code_type && field_ptr(h, o->object_type) != c->code_type) {
-			c->misses++;
+			c->doubts++;
 			continue;
 		}
 		sym_entry **slot = find_slot(c, code);
@@ -321,8 +321,8 @@ static void resolve(symcache *c, const py_frame_ref *frames, int n, const sym_en
 			c->distinct[k] = *slot;
 			continue;
 		}
-		c->misses++;
 		if (*slot) { /* the address now holds another code object */
+			c->doubts++;
 			entry_free(*slot);
 			*slot = NULL;
 			c->used--;

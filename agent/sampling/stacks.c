@@ -56,19 +56,16 @@ static const char *module_of(stack_builder *b, const py_frame_ref *f, int *used)
 }
 
 /* The modules the sample's _find_and_load frames import (b->import_of), read
- * once for every profile the sample goes to; whether any was read. */
-static bool read_imports(stack_builder *b, const fs_settings *s, const py_frame_ref *frames,
+ * once for every profile the sample goes to. */
+static void read_imports(stack_builder *b, const fs_settings *s, const py_frame_ref *frames,
 			 int depth)
 {
 	int used = 0;
-	bool read = false;
 	for (int i = depth - 1; i >= 0; i--) { /* outermost first: deep ones go unread */
 		const sym_entry *e = b->entries[i];
 		b->import_of[i] = e && !s->raw_imports && e->import_role == SYM_IMPORT_FIND_AND_LOAD
 			? module_of(b, &frames[i], &used) : NULL;
-		read |= b->import_of[i] != NULL;
 	}
-	return read;
 }
 
 /* A native frame's key: its name and module, apart from the symbol cache's keys */
@@ -216,7 +213,7 @@ bool stacks__add_both(fs_agent *a, stack_builder *b, bool to_main, fs_profile *s
 {
 	if (depth > STACKS_MAX_DEPTH)
 		depth = STACKS_MAX_DEPTH;
-	uint64_t misses = symcache__misses(b->cache);
+	uint64_t doubts = symcache__doubts(b->cache);
 	uint64_t key = seen_key(a, b, to_main, second, tid, frames, checks, depth, truncated);
 	bool resolved = false;
 	if (key && !checks) {
@@ -254,9 +251,9 @@ bool stacks__add_both(fs_agent *a, stack_builder *b, bool to_main, fs_profile *s
 		b->last_node = FS_ROOT_NODE;
 		return true;
 	}
-	bool imports = read_imports(b, &a->settings, frames, depth);
-	if (b->still_has && (imports || symcache__misses(b->cache) != misses) &&
-	    !b->still_has(b, frames, depth, b->still_has_arg)) {
+	read_imports(b, &a->settings, frames, depth);
+	if (b->still_has && symcache__doubts(b->cache) != doubts &&
+	    (b->rechecked++, !b->still_has(b, frames, depth, b->still_has_arg))) {
 		b->moved++;
 		b->n_ids = 0;
 		b->last_node = FS_ROOT_NODE;

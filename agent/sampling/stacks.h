@@ -62,17 +62,17 @@ typedef struct stack_builder {
 	bool keep_ids;
 	uint64_t seen_generation;
 	/* when set (a backend that reads a running thread's memory itself): whether
-	 * the thread still has the frames of a sample whose names were read from
-	 * memory just now (a code object read anew or not at all, an import's module
-	 * from a frame's locals). Frames are walked at one moment and named a moment
-	 * later; a thread that has returned from them meanwhile may have freed their
-	 * code objects and reused the memory (the frame is then left out, or named as
-	 * another). When it says no, the sample is not added (stacks__add* return
-	 * false) and moved counts it; the caller walks the thread again. */
+	 * the thread still has the frames of a sample, asked when naming them found
+	 * a code object unreadable or replaced at its address (symcache__doubts).
+	 * Frames are walked at one moment and named a moment later; a thread that has
+	 * returned from them meanwhile may have freed their code objects and reused
+	 * the memory (the frame would be left out, or named as another). When it says
+	 * no, the sample is not added (stacks__add* return false) and moved counts
+	 * it; the caller walks the thread again. rechecked counts the questions. */
 	bool (*still_has)(struct stack_builder *b, const py_frame_ref *frames, int depth,
 			  void *arg);
 	void *still_has_arg;
-	uint64_t moved;
+	uint64_t rechecked, moved;
 	fs_node_id last_node;  /* where emit's last stack ended (FS_ROOT_NODE: nowhere) */
 	bool last_cacheable;   /* every frame of it resolved, none stale, no import name */
 } stack_builder;

@@ -69,10 +69,11 @@ int symcache__line(const symcache *c, const sym_entry *e, const py_frame_ref *f)
  * while it stays the same. */
 uint64_t symcache__generation(const symcache *c);
 
-/* Grows for every code object a resolve read anew (not cached, or its address
- * holds another now) or could not read: names that came from memory read just
- * now, which the frames' code objects may no longer own (stacks.h: still_has). */
-uint64_t symcache__misses(const symcache *c);
+/* Grows for every frame's code object a resolve could not read as one, or found
+ * replaced at its address since it was cached: signs that the frames a sample
+ * walked a moment before have returned and their code objects were freed
+ * (stacks.h: still_has). */
+uint64_t symcache__doubts(const symcache *c);
 
 /* How many code objects are cached (for debug output and tests). */
 unsigned symcache__size(const symcache *c);
