@@ -40,30 +40,7 @@ struct self_state {
 	int64_t flushed_at;
 	uint64_t walks, retried; /* thread samples walked; walks started again after a tear */
 	uint64_t torn;        /* thread samples dropped because their chain kept changing */
-	uintptr_t tstate;     /* of the thread being sampled, for still_has */
-	py_frame_ref again[STACKS_MAX_DEPTH]; /* still_has's walk */
 };
-
-/* stack_builder's still_has: the thread, walked again, has the same frames (the
- * same frame at each address, running the same code), so the code objects the
- * names were read from were still theirs. A frame holds its code object, and a
- * frame object or data-stack slot is reused only after its call returned. */
-static bool still_has(stack_builder *b, const py_frame_ref *frames, int depth, void *arg)
-{
-	struct self_state *st = arg;
-	(void)b;
-	bool truncated = false;
-	int again = -EAGAIN;
-	for (int attempt = 0; attempt < 2 && again == -EAGAIN; attempt++)
-		again = pyframes__sample(&st->rt, st->walk, st->tstate, st->again, STACKS_MAX_DEPTH,
-					 &truncated);
-	if (again != depth)
-		return false;
-	for (int i = 0; i < depth; i++)
-		if (st->again[i].frame != frames[i].frame || st->again[i].code != frames[i].code)
-			return false;
-	return true;
-}
 
 static int self_start(fs_agent *a, const char **why)
 {
@@ -82,8 +59,6 @@ static int self_start(fs_agent *a, const char **why)
 	if (st->stacks.cache)
 		symcache__full_paths(st->stacks.cache, a->settings.full_filenames);
 	st->stacks.rt = &st->rt;
-	st->stacks.still_has = still_has;
-	st->stacks.still_has_arg = st;
 	st->walk = pyframes__new_walk(&st->rt, STACKS_MAX_DEPTH);
 	st->watch = threadwatch__new();
 	st->held = idlehold__new();
@@ -126,22 +101,12 @@ static int sample_thread(fs_agent *a, struct self_state *st, const py_thread *t,
 			 enum fs_thread_state state, const char *name, bool *truncated)
 {
 	int depth = -EAGAIN;
-	/* a torn chain, or one the thread left before its frames were named, is read
-	 * again from the thread's current top frame */
+	/* a torn chain is read again from the thread's current top frame */
 	st->walks++;
-	st->tstate = t->tstate;
 	for (int attempt = 0; attempt < WALK_ATTEMPTS && depth == -EAGAIN; attempt++) {
 		st->retried += attempt == 1;
 		depth = pyframes__sample(&st->rt, st->walk, t->tstate, st->frames, STACKS_MAX_DEPTH,
 					 truncated);
-		if (depth <= 0)
-			continue;
-		bool added = state < TS_COUNT
-			? gilview__add(a, &st->stacks, to_main, state, t->tid, name, st->frames, NULL,
-				       depth, *truncated, 1)
-			: stacks__add(a, &st->stacks, t->tid, st->frames, NULL, depth, *truncated);
-		if (!added)
-			depth = -EAGAIN;
 	}
 	if (depth == -EAGAIN) {
 		st->torn++;
@@ -150,6 +115,11 @@ static int sample_thread(fs_agent *a, struct self_state *st, const py_thread *t,
 	if (depth <= 0)
 		return depth;
 	a->lost_cut += *truncated;
+	if (state < TS_COUNT)
+		gilview__add(a, &st->stacks, to_main, state, t->tid, name, st->frames, NULL, depth,
+			     *truncated, 1);
+	else
+		stacks__add(a, &st->stacks, t->tid, st->frames, NULL, depth, *truncated);
 	return depth;
 }
 
@@ -254,14 +224,11 @@ static void self_stop(fs_agent *a)
 	uint64_t scans, quiet;
 	threadwatch__counts(st->watch, &scans, &quiet);
 	fs_debug("self backend: %llu thread samples, %llu walked again after a tear, %llu "
-		 "dropped as torn, %llu walked again as moved on before named (of %llu checked), "
-		 "%u code objects cached, %llu read whole from a C-stack guess, "
+		 "dropped as torn, %u code objects cached, %llu read whole from a C-stack guess, "
 		 "%llu vouched for by the C stack; %llu rounds listed every thread, %llu only "
 		 "those using a CPU",
 		 (unsigned long long)st->walks, (unsigned long long)st->retried,
-		 (unsigned long long)st->torn, (unsigned long long)st->stacks.moved,
-		 (unsigned long long)st->stacks.rechecked,
-		 symcache__size(st->stacks.cache),
+		 (unsigned long long)st->torn, symcache__size(st->stacks.cache),
 		 (unsigned long long)pyframes__guessed(st->walk),
 		 (unsigned long long)pyframes__witnessed(st->walk), (unsigned long long)scans,
 		 (unsigned long long)quiet);

@@ -34,7 +34,6 @@ struct symcache {
 	size_t seen_mask;
 	uint32_t round;
 	uint64_t generation;   /* entries freed so far (symcache__generation) */
-	uint64_t doubts;       /* code objects unreadable or replaced (symcache__doubts) */
 };
 
 symcache *symcache__new(const py_runtime *rt)
@@ -98,11 +97,6 @@ void symcache__free(symcache *c)
 uint64_t symcache__generation(const symcache *c)
 {
 	return c->generation;
-}
-
-uint64_t symcache__doubts(const symcache *c)
-{
-	return c->doubts;
 }
 
 unsigned symcache__size(const symcache *c)
@@ -304,13 +298,15 @@ static void resolve(symcache *c, const py_frame_ref *frames, int n, const sym_en
 		const unsigned char *h = c->headers + (size_t)k * size;
 		uintptr_t code = c->batch[at].addr;
 		c->distinct[k] = NULL;
-		if (!code) {
-			c->doubts++;
-			continue;
-		}
-		/* anything but a code object (3.13's None entry frame, garbage) is skipped */
-		if (c->code_type && field_ptr(h, o->object_type) != c->code_type) {
-			c->doubts++;
+		/* A frame's code object that is no code object now was freed since the
+		 * walk (the frame returned: a module's body ends its import) and its
+		 * memory reused. With prints (frames read just now), the entry cached
+		 * for the address is what it held: the sample keeps the frame, as the
+		 * thread had it, instead of a stack with a hole (CI of 7c93271: a
+		 * start-up import tower missing a level). 3.13's None entry frames and
+		 * garbage have no entry and stay unnamed. */
+		if (!code || (c->code_type && field_ptr(h, o->object_type) != c->code_type)) {
+			c->distinct[k] = prints ? *find_slot(c, c->reqs[k].addr) : NULL;
 			continue;
 		}
 		sym_entry **slot = find_slot(c, code);
@@ -322,7 +318,6 @@ static void resolve(symcache *c, const py_frame_ref *frames, int n, const sym_en
 			continue;
 		}
 		if (*slot) { /* the address now holds another code object */
-			c->doubts++;
 			entry_free(*slot);
 			*slot = NULL;
 			c->used--;

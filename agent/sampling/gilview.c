@@ -80,20 +80,21 @@ static struct gil_thread *row(int tid, const char *name)
 	return NULL;
 }
 
-bool gilview__add(fs_agent *a, stack_builder *b, bool to_main, enum fs_thread_state s,
+void gilview__add(fs_agent *a, stack_builder *b, bool to_main, enum fs_thread_state s,
 		  int tid, const char *name, const py_frame_ref *frames,
 		  const uint32_t *checks, int depth, bool truncated, uint64_t weight)
 {
-	if (!view.profile || (unsigned)s >= TS_COUNT)
-		return !to_main || stacks__add_both(a, b, true, NULL, 0, NULL, tid, frames, checks,
-						    depth, truncated, weight);
-	if (!stacks__add_both(a, b, to_main, view.profile, KEY_STATE_BASE | (unsigned)s,
-			      threadstate__label(s), tid, frames, checks, depth, truncated, weight))
-		return false;
+	if (!view.profile || (unsigned)s >= TS_COUNT) {
+		if (to_main)
+			stacks__add_both(a, b, true, NULL, 0, NULL, tid, frames, checks, depth,
+					 truncated, weight);
+		return;
+	}
+	stacks__add_both(a, b, to_main, view.profile, KEY_STATE_BASE | (unsigned)s,
+			 threadstate__label(s), tid, frames, checks, depth, truncated, weight);
 	struct gil_thread *t = row(tid, name);
 	if (t)
 		t->n[s] += weight;
-	return true;
 }
 
 static uint64_t samples_of(const struct gil_thread *t)

@@ -21,9 +21,8 @@ bool gilview__on(void);
 
 /* Adds one sample of thread tid in state s, standing for weight samples, to the
  * view (and to a->profile too when to_main), frames as stacks__add takes them.
- * name: the thread's name. False when stacks__add_both added nothing (the thread
- * moved on before the sample's frames were named). */
-bool gilview__add(fs_agent *a, stack_builder *b, bool to_main, enum fs_thread_state s,
+ * name: the thread's name. */
+void gilview__add(fs_agent *a, stack_builder *b, bool to_main, enum fs_thread_state s,
 		  int tid, const char *name, const py_frame_ref *frames,
 		  const uint32_t *checks, int depth, bool truncated, uint64_t weight);
 

@@ -55,19 +55,6 @@ static const char *module_of(stack_builder *b, const py_frame_ref *f, int *used)
 	return out;
 }
 
-/* The modules the sample's _find_and_load frames import (b->import_of), read
- * once for every profile the sample goes to. */
-static void read_imports(stack_builder *b, const fs_settings *s, const py_frame_ref *frames,
-			 int depth)
-{
-	int used = 0;
-	for (int i = depth - 1; i >= 0; i--) { /* outermost first: deep ones go unread */
-		const sym_entry *e = b->entries[i];
-		b->import_of[i] = e && !s->raw_imports && e->import_role == SYM_IMPORT_FIND_AND_LOAD
-			? module_of(b, &frames[i], &used) : NULL;
-	}
-}
-
 /* A native frame's key: its name and module, apart from the symbol cache's keys */
 static uint64_t native_key(const stack_item *item)
 {
@@ -112,6 +99,7 @@ static void emit(fs_profile *p, const fs_settings *s, stack_builder *b, uint64_t
 						    FS_ORIGIN_SPECIAL);
 	size_t first_python = k;
 	bool imports = false, complete = true;
+	int used = 0;
 	size_t n = b->items ? b->n_items : (size_t)(depth > 0 ? depth : 0);
 	for (size_t j = 0; j < n && k < STACKS_MAX_DEPTH + 3; j++) {
 		const stack_item *item = b->items ? &b->items[j] : NULL;
@@ -145,7 +133,8 @@ static void emit(fs_profile *p, const fs_settings *s, stack_builder *b, uint64_t
 						       e->name, e->file, e->origin);
 		if (id == UINT32_MAX)
 			continue;
-		b->known[k] = machinery ? b->import_of[i] : NULL;
+		b->known[k] = machinery && e->import_role == SYM_IMPORT_FIND_AND_LOAD
+			? module_of(b, &frames[i], &used) : NULL;
 		imports |= machinery;
 		b->ids[k++] = id;
 	}
@@ -200,20 +189,19 @@ void stacks__add_again(fs_agent *a, int tid, const fs_frame_id *ids, size_t n, u
 					  ids, n, weight);
 }
 
-bool stacks__add(fs_agent *a, stack_builder *b, int tid, const py_frame_ref *frames,
+void stacks__add(fs_agent *a, stack_builder *b, int tid, const py_frame_ref *frames,
 		 const uint32_t *checks, int depth, bool truncated)
 {
-	return stacks__add_both(a, b, true, NULL, 0, NULL, tid, frames, checks, depth, truncated, 1);
+	stacks__add_both(a, b, true, NULL, 0, NULL, tid, frames, checks, depth, truncated, 1);
 }
 
-bool stacks__add_both(fs_agent *a, stack_builder *b, bool to_main, fs_profile *second,
+void stacks__add_both(fs_agent *a, stack_builder *b, bool to_main, fs_profile *second,
 		      uint64_t root_key, const char *root_name, int tid,
 		      const py_frame_ref *frames, const uint32_t *checks, int depth, bool truncated,
 		      uint64_t weight)
 {
 	if (depth > STACKS_MAX_DEPTH)
 		depth = STACKS_MAX_DEPTH;
-	uint64_t doubts = symcache__doubts(b->cache);
 	uint64_t key = seen_key(a, b, to_main, second, tid, frames, checks, depth, truncated);
 	bool resolved = false;
 	if (key && !checks) {
@@ -234,7 +222,7 @@ bool stacks__add_both(fs_agent *a, stack_builder *b, bool to_main, fs_profile *s
 		profile__add_at_node(p, tid, profile__timeline(p) ? threadnames__of(tid) : NULL, node,
 				     weight);
 		b->n_ids = 0; /* no ids: whoever wants them (idlehold) sets keep_ids */
-		return true;
+		return;
 	}
 	b->named++;
 	if (b->fill_frames) {
@@ -249,15 +237,7 @@ bool stacks__add_both(fs_agent *a, stack_builder *b, bool to_main, fs_profile *s
 		b->unnamed += to_main ? weight : 0; /* the main profile's loss */
 		b->n_ids = 0;
 		b->last_node = FS_ROOT_NODE;
-		return true;
-	}
-	read_imports(b, &a->settings, frames, depth);
-	if (b->still_has && symcache__doubts(b->cache) != doubts &&
-	    (b->rechecked++, !b->still_has(b, frames, depth, b->still_has_arg))) {
-		b->moved++;
-		b->n_ids = 0;
-		b->last_node = FS_ROOT_NODE;
-		return false;
+		return;
 	}
 	if (b->make_items && !b->items)
 		b->make_items(b, b->make_items_arg);
@@ -269,7 +249,6 @@ bool stacks__add_both(fs_agent *a, stack_builder *b, bool to_main, fs_profile *s
 	if (second)
 		emit(second, &a->settings, b, root_key, root_name, true, !to_main, tid, frames,
 		     checks, depth, truncated, weight);
-	return true;
 }
 
 /* with locals_of, each frame's locals too (filspy dump --locals) */

@@ -28,7 +28,6 @@ typedef struct stack_builder {
 	fs_frame_id ids[STACKS_MAX_DEPTH + 3];
 	size_t n_ids;    /* of the last stack added: ids[0..n_ids), root first */
 	const char *known[STACKS_MAX_DEPTH + 3];  /* per id: the module it imports */
-	const char *import_of[STACKS_MAX_DEPTH];  /* per frame: the same, or NULL */
 	char modules[STACKS_MAX_IMPORTS][STACKS_IMPORT_NAME];
 	uint64_t stale;  /* frames dropped: their code object changed since the sample */
 	uint64_t unnamed; /* native samples dropped: a Python frame of theirs had no name */
@@ -61,18 +60,6 @@ typedef struct stack_builder {
 	 * its generation changes; but not when the caller wants the ids (keep_ids) */
 	bool keep_ids;
 	uint64_t seen_generation;
-	/* when set (a backend that reads a running thread's memory itself): whether
-	 * the thread still has the frames of a sample, asked when naming them found
-	 * a code object unreadable or replaced at its address (symcache__doubts).
-	 * Frames are walked at one moment and named a moment later; a thread that has
-	 * returned from them meanwhile may have freed their code objects and reused
-	 * the memory (the frame would be left out, or named as another). When it says
-	 * no, the sample is not added (stacks__add* return false) and moved counts
-	 * it; the caller walks the thread again. rechecked counts the questions. */
-	bool (*still_has)(struct stack_builder *b, const py_frame_ref *frames, int depth,
-			  void *arg);
-	void *still_has_arg;
-	uint64_t rechecked, moved;
 	fs_node_id last_node;  /* where emit's last stack ended (FS_ROOT_NODE: nowhere) */
 	bool last_cacheable;   /* every frame of it resolved, none stale, no import name */
 } stack_builder;
@@ -87,9 +74,8 @@ void stacks__release(stack_builder *b);
  * FIL_PERF_SPY_FUNCTION (the function's first line) and FIL_PERF_SPY_NOLINENO (0). Frames whose code object cannot
  * be read are left out, and so are those whose check word (checks: NULL, or per
  * frame the low 32 bits of the name pointer when sampled, 0 for unknown) no longer
- * matches: the code object was freed and its address reused since. False when
- * b->still_has said the thread moved on before its frames were named. */
-bool stacks__add(fs_agent *a, stack_builder *b, int tid, const py_frame_ref *frames,
+ * matches: the code object was freed and its address reused since. */
+void stacks__add(fs_agent *a, stack_builder *b, int tid, const py_frame_ref *frames,
 		 const uint32_t *checks, int depth, bool truncated);
 
 /* Counts weight samples more of a stack added before (ids as stack_builder's after
@@ -100,7 +86,7 @@ void stacks__add_again(fs_agent *a, int tid, const fs_frame_id *ids, size_t n, u
  * does) and into second (when not NULL) as ROOT;thread (TID): NAME;frames, ROOT
  * being a synthetic frame root_name with key root_key: the GIL view's state.
  * weight: how many samples it stands for (off-CPU time comes in one piece). */
-bool stacks__add_both(fs_agent *a, stack_builder *b, bool to_main, fs_profile *second,
+void stacks__add_both(fs_agent *a, stack_builder *b, bool to_main, fs_profile *second,
 		      uint64_t root_key, const char *root_name, int tid,
 		      const py_frame_ref *frames, const uint32_t *checks, int depth, bool truncated,
 		      uint64_t weight);

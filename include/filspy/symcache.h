@@ -69,12 +69,6 @@ int symcache__line(const symcache *c, const sym_entry *e, const py_frame_ref *f)
  * while it stays the same. */
 uint64_t symcache__generation(const symcache *c);
 
-/* Grows for every frame's code object a resolve could not read as one, or found
- * replaced at its address since it was cached: signs that the frames a sample
- * walked a moment before have returned and their code objects were freed
- * (stacks.h: still_has). */
-uint64_t symcache__doubts(const symcache *c);
-
 /* How many code objects are cached (for debug output and tests). */
 unsigned symcache__size(const symcache *c);
 
