@@ -2,6 +2,7 @@
  * the offsets, line-table format and frame layout every backend reads with. */
 #include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -61,12 +62,28 @@ static void choose_chain(const py_offsets *o, py_frame_chain *c)
  * in the data of the executable or of libpython, which are never unmapped. A word
  * that cannot be read then never can: the flag reads as false, as a failed read
  * did each round before. */
-static void find_finalizing_word(py_runtime *rt)
+/* A word of static data at addr (it is mapped for good once a checked read has
+ * found it), or NULL */
+static const uintptr_t *static_word(uintptr_t addr)
 {
-	uintptr_t addr = rt->off->runtime_finalizing == PY_NO_OFFSET ? rt->finalizing_var
-			 : rt->runtime + (uintptr_t)rt->off->runtime_finalizing, v;
-	if (addr && addr % sizeof(uintptr_t) == 0 && memread__word(addr, &v) == 0)
-		rt->finalizing_word = (const uintptr_t *)addr;
+	uintptr_t v;
+	return addr && addr % sizeof(uintptr_t) == 0 && memread__word(addr, &v) == 0
+		? (const uintptr_t *)addr : NULL;
+}
+
+static void find_static_words(py_runtime *rt)
+{
+	const py_offsets *o = rt->off;
+	rt->finalizing_word = static_word(o->runtime_finalizing == PY_NO_OFFSET ? rt->finalizing_var
+					  : rt->runtime + (uintptr_t)o->runtime_finalizing);
+	if (rt->interpreters_head_fn) /* 3.6: no _PyRuntime */
+		return;
+	rt->interpreters_head_word = static_word(rt->runtime + (uintptr_t)o->runtime_interpreters_head);
+	Dl_info info;
+	const ElfW(Sym) *sym = NULL;
+	if (dladdr1((void *)rt->runtime, &info, (void **)&sym, RTLD_DL_SYMENT) && sym &&
+	    info.dli_saddr == (void *)rt->runtime && sym->st_size)
+		rt->runtime_end = rt->runtime + (uintptr_t)sym->st_size;
 }
 
 int pyruntime__find(py_runtime *rt, const char **why)
@@ -121,7 +138,7 @@ int pyruntime__find(py_runtime *rt, const char **why)
 	/* 3.14 tags the low bits of a frame's _PyStackRef to its code object */
 	rt->code_tag_mask = rt->minor >= 14 ? ~(uintptr_t)3 : ~(uintptr_t)0;
 	choose_chain(rt->off, &rt->chain);
-	find_finalizing_word(rt);
+	find_static_words(rt);
 	*why = NULL;
 	return 0;
 }
@@ -153,6 +170,8 @@ uintptr_t pyruntime__interpreters_head(const py_runtime *rt)
 	uintptr_t head = 0;
 	if (rt->interpreters_head_fn)
 		return rt->interpreters_head_fn(); /* returns a static pointer, takes no lock */
+	if (rt->interpreters_head_word)
+		return __atomic_load_n(rt->interpreters_head_word, __ATOMIC_RELAXED);
 	memread__word(rt->runtime + rt->off->runtime_interpreters_head, &head);
 	return head;
 }

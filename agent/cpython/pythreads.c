@@ -68,19 +68,34 @@ static uintptr_t top_frame_of(const py_runtime *rt, const unsigned char *ts, uin
 	return frame;
 }
 
+/* Whether the word at addr lies inside _PyRuntime's own storage */
+static bool in_runtime(const py_runtime *rt, uintptr_t addr)
+{
+	return rt->runtime_end && addr % sizeof(uintptr_t) == 0 && addr >= rt->runtime &&
+	       addr + sizeof(uintptr_t) <= rt->runtime_end;
+}
+
 uintptr_t pythreads__list_mark(const py_runtime *rt)
 {
 	const py_offsets *o = rt->off;
 	uintptr_t interp = pyruntime__interpreters_head(rt), mark = 0;
 	for (int i = 0; interp && i < MAX_INTERPRETERS; i++) {
-		/* a system call a round fewer: both words in one */
 		uintptr_t head = 0, next = 0;
-		memread_req two[2] = {
-			{ interp + (uintptr_t)o->interp_threads_head, &head, sizeof(head) },
-			{ interp + (uintptr_t)o->interp_next, &next, sizeof(next) },
-		};
-		if (memread__batch(two, 2) < 2)
-			return 0;
+		uintptr_t at_head = interp + (uintptr_t)o->interp_threads_head;
+		uintptr_t at_next = interp + (uintptr_t)o->interp_next;
+		if (in_runtime(rt, at_head) && in_runtime(rt, at_next)) {
+			/* the main interpreter of 3.11+, inside _PyRuntime: static data */
+			head = __atomic_load_n((const uintptr_t *)at_head, __ATOMIC_RELAXED);
+			next = __atomic_load_n((const uintptr_t *)at_next, __ATOMIC_RELAXED);
+		} else {
+			/* a system call a round fewer: both words in one */
+			memread_req two[2] = {
+				{ at_head, &head, sizeof(head) },
+				{ at_next, &next, sizeof(next) },
+			};
+			if (memread__batch(two, 2) < 2)
+				return 0;
+		}
 		mark = (mark ^ interp ^ (head << 1)) * 0x9e3779b97f4a7c15ull;
 		interp = next;
 	}

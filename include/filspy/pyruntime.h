@@ -54,6 +54,11 @@ typedef struct py_runtime {
 	 * a static object (_PyRuntime, 3.6's _Py_Finalizing), mapped for good, so a
 	 * plain load reads it, a system call less a round; NULL: unreadable, false */
 	const uintptr_t *finalizing_word;
+	/* the same for the interpreter list's head (a field of _PyRuntime, 3.7+),
+	 * and where _PyRuntime ends (0: unknown): 3.11+ keep the main interpreter
+	 * inside it, so its words too are plain loads (pythreads__list_mark) */
+	const uintptr_t *interpreters_head_word;
+	uintptr_t runtime_end;
 } py_runtime;
 
 /* True when this process holds a CPython interpreter (libpython loaded or the
