@@ -58,12 +58,11 @@ static void choose_chain(const py_offsets *o, py_frame_chain *c)
 	}
 }
 
-/* The flag's word is known readable for good when a checked read finds it: it is
- * in the data of the executable or of libpython, which are never unmapped. A word
- * that cannot be read then never can: the flag reads as false, as a failed read
- * did each round before. */
-/* A word of static data at addr (it is mapped for good once a checked read has
- * found it), or NULL */
+/* A word of static data at addr, or NULL. It is known readable for good when a
+ * checked read finds it: it is in the data of the executable or of libpython,
+ * which are never unmapped. A word that cannot be read then never can: the
+ * finalizing flag reads as false, as a failed read did each round before, and
+ * the interpreter list's head is read with a system call as before. */
 static const uintptr_t *static_word(uintptr_t addr)
 {
 	uintptr_t v;
