@@ -61,8 +61,8 @@ static void choose_chain(const py_offsets *o, py_frame_chain *c)
 /* A word of static data at addr, or NULL. It is known readable for good when a
  * checked read finds it: it is in the data of the executable or of libpython,
  * which are never unmapped. A word that cannot be read then never can: the
- * finalizing flag reads as false, as a failed read did each round before, and
- * the interpreter list's head is read with a system call as before. */
+ * finalizing flag reads as false and the interpreter list is empty, as a
+ * failed read gave each round before. */
 static const uintptr_t *static_word(uintptr_t addr)
 {
 	uintptr_t v;
@@ -166,13 +166,11 @@ bool pyruntime__finalizing(const py_runtime *rt)
 
 uintptr_t pyruntime__interpreters_head(const py_runtime *rt)
 {
-	uintptr_t head = 0;
 	if (rt->interpreters_head_fn)
 		return rt->interpreters_head_fn(); /* returns a static pointer, takes no lock */
-	if (rt->interpreters_head_word)
-		return __atomic_load_n(rt->interpreters_head_word, __ATOMIC_RELAXED);
-	memread__word(rt->runtime + rt->off->runtime_interpreters_head, &head);
-	return head;
+	/* NULL: unreadable at start, so for good (static_word) */
+	return rt->interpreters_head_word ? __atomic_load_n(rt->interpreters_head_word,
+							    __ATOMIC_RELAXED) : 0;
 }
 
 int pyruntime__gil_fields(const py_runtime *rt, uintptr_t interp, uintptr_t *locked,

@@ -298,17 +298,11 @@ static void resolve(symcache *c, const py_frame_ref *frames, int n, const sym_en
 		const unsigned char *h = c->headers + (size_t)k * size;
 		uintptr_t code = c->batch[at].addr;
 		c->distinct[k] = NULL;
-		/* A frame's code object that is no code object now was freed since the
-		 * walk (the frame returned: a module's body ends its import) and its
-		 * memory reused. With prints (frames read just now), the entry cached
-		 * for the address is what it held: the sample keeps the frame, as the
-		 * thread had it, instead of a stack with a hole (CI of 7c93271: a
-		 * start-up import tower missing a level). 3.13's None entry frames and
-		 * garbage have no entry and stay unnamed. */
-		if (!code || (c->code_type && field_ptr(h, o->object_type) != c->code_type)) {
-			c->distinct[k] = prints ? *find_slot(c, c->reqs[k].addr) : NULL;
+		if (!code)
 			continue;
-		}
+		/* anything but a code object (3.13's None entry frame, garbage) is skipped */
+		if (c->code_type && field_ptr(h, o->object_type) != c->code_type)
+			continue;
 		sym_entry **slot = find_slot(c, code);
 		int p = c->print_at[k];
 		if (*slot && entry_matches(*slot, o, h) &&
@@ -335,22 +329,37 @@ static void resolve(symcache *c, const py_frame_ref *frames, int n, const sym_en
 		out[i] = c->distinct[c->which[i]];
 }
 
+/* A frame whose code object is no readable code object now was freed since the
+ * sample (the frame returned: a module's body ends its import; a stop off the CPU
+ * is resolved when the thread runs again) and its memory reused. The entry cached
+ * for its address is what the address held, so it names the frame, and the stack
+ * keeps it instead of a hole (CI of 7c93271: a start-up import tower missing a
+ * level): when the sample has check words, only if the frame's matches; without
+ * (frames read just now), as it is. 3.13's None entry frames and garbage have no
+ * entry and stay unnamed. */
+static void name_freed_as_cached(symcache *c, const py_frame_ref *frames,
+				 const uint32_t *checks, int n, const sym_entry **out)
+{
+	for (int i = 0; i < n; i++) {
+		if (out[i] || !frames[i].code || (checks && !checks[i]))
+			continue;
+		sym_entry **slot = find_slot(c, frames[i].code);
+		if (*slot && (!checks || (uint32_t)(*slot)->check_name == checks[i]))
+			out[i] = *slot;
+	}
+}
+
 void symcache__resolve(symcache *c, const py_frame_ref *frames, int n, const sym_entry **out)
 {
 	resolve(c, frames, n, out, true);
+	name_freed_as_cached(c, frames, NULL, n, out);
 }
 
 void symcache__resolve_checked(symcache *c, const py_frame_ref *frames, const uint32_t *checks,
 			       int n, const sym_entry **out)
 {
 	resolve(c, frames, n, out, !checks);
-	for (int i = 0; checks && i < n; i++) {
-		if (out[i] || !checks[i] || !frames[i].code)
-			continue;
-		sym_entry **slot = find_slot(c, frames[i].code);
-		if (*slot && (uint32_t)(*slot)->check_name == checks[i])
-			out[i] = *slot;
-	}
+	name_freed_as_cached(c, frames, checks, n, out);
 }
 
 int symcache__line(const symcache *c, const sym_entry *e, const py_frame_ref *f)

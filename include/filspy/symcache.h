@@ -47,9 +47,10 @@ void symcache__free(symcache *c);
 /* Resolves the code object of each of the n frames (one batched copy of their
  * headers and of the name strings their cached entries expect, more copies only
  * for code objects not yet cached or changed). For frames read just now: a code
- * object freed since is not looked at as the one it was. out[i] is NULL when
- * frame i's code is not a readable code object. Entries stay valid until the next
- * call. */
+ * object freed since is not looked at as the one it was; one that is no code
+ * object any more takes the entry cached for its address (what it held when the
+ * frame ran). out[i] is NULL when frame i's code is neither a readable code object
+ * nor cached. Entries stay valid until the next call. */
 void symcache__resolve(symcache *c, const py_frame_ref *frames, int n, const sym_entry **out);
 
 /* The same without the name strings' check (with checks; NULL checks: as
